@@ -1,0 +1,157 @@
+"""The unit's configuration schema: one typed, frozen tree loaded from TOML.
+
+Unknown keys are errors (`extra="forbid"`) and types are strict (a port written as "8883" is
+wrong, not silently converted), so a typo at the roadside is caught by `config check` rather than
+ignored for years. Defaults suit a Raspberry Pi 5 with the global-shutter camera (IMX296,
+1456×1088) watching one lane. Secrets are not part of the schema: see `edge.config.secrets`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# Paths are written as TOML strings; the rest of the schema is strict.
+PathValue = Annotated[Path, Field(strict=False)]
+Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+ImageSide = Annotated[int, Field(ge=64, le=8192)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Location(Section):
+    lat: Annotated[float, Field(ge=-90.0, le=90.0)]
+    lon: Annotated[float, Field(ge=-180.0, le=180.0)]
+
+
+class UnitSection(Section):
+    id: Identifier  # appears in MQTT topics: units/{id}/...
+    site: str = ""
+    camera_id: Identifier = "cam1"
+    location: Location | None = None
+    # Which way traffic in view travels relative to the camera when no track says otherwise.
+    direction_hint: Literal["towards", "away", "both"] = "both"
+
+
+class CameraSection(Section):
+    source: Literal["picamera2", "opencv", "images", "synthetic"] = "picamera2"
+    # opencv: RTSP URL, V4L2 device (/dev/video0) or video file; images: a folder.
+    uri: str = ""
+    camera_num: Annotated[int, Field(ge=0, le=7)] = 0
+    resolution: Annotated[tuple[ImageSide, ImageSide], Field(strict=False)] = (1456, 1088)
+    fps: Annotated[float, Field(gt=0.0, le=120.0)] = 30.0
+    # Short fixed exposure freezes motion at speed; plates are retro-reflective under IR.
+    exposure_us: Annotated[int, Field(ge=10, le=100_000)] = 800
+    analogue_gain: Annotated[float, Field(ge=1.0, le=16.0)] = 4.0
+    # Region of interest in sensor pixels: x, y, w, h. Empty means the whole frame.
+    roi: Annotated[tuple[int, int, int, int] | None, Field(strict=False)] = None
+    capture_timeout_s: Annotated[float, Field(gt=0.0, le=60.0)] = 2.0
+    # Synthetic road: deterministic by seed; the look of the scene.
+    seed: Annotated[int, Field(ge=0)] = 1
+    look: Literal["day", "ir", "night", "mixed"] = "ir"
+
+    @model_validator(mode="after")
+    def _check_geometry(self) -> CameraSection:
+        width, height = self.resolution
+        if self.roi is not None:
+            x, y, w, h = self.roi
+            if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > width or y + h > height:
+                raise ValueError(
+                    f"roi {list(self.roi)} must lie inside resolution {width}x{height}"
+                )
+        if self.source in ("opencv", "images") and not self.uri:
+            raise ValueError(f"camera.uri is required when camera.source = {self.source!r}")
+        return self
+
+
+class ModelsSection(Section):
+    # Empty means the models bundled with the package.
+    detector: PathValue | None = None
+    recogniser: PathValue | None = None
+    detector_threshold: Fraction = 0.5
+    recogniser_min_confidence: Fraction = 0.5
+    threads: Annotated[int, Field(ge=1, le=8)] = 2
+
+
+class RecognitionSection(Section):
+    region: Literal["gb", "any"] = "gb"
+    # A hit is raised once this many frames of one track agree on the plate.
+    hit_min_frames: Annotated[int, Field(ge=1, le=30)] = 3
+    # A track ends when unseen for this long, or at the latest after max_track_s.
+    track_gap_s: Annotated[float, Field(gt=0.0, le=10.0)] = 0.6
+    max_track_s: Annotated[float, Field(gt=0.0, le=120.0)] = 10.0
+    motion_gating: bool = True
+
+
+class HotlistSection(Section):
+    lists: Annotated[list[Identifier], Field(min_length=0)] = ["national"]
+    # At least two, so the centre can rotate its signing key without a site visit.
+    trusted_keys: Annotated[list[PathValue], Field(min_length=2)]
+    fuzzy: bool = True
+    fuzzy_max_distance: Annotated[int, Field(ge=0, le=2)] = 1
+    max_bundle_mb: Annotated[int, Field(ge=1, le=4096)] = 512
+
+
+class TlsSection(Section):
+    enabled: bool = True
+    ca: PathValue | None = None
+    cert: PathValue | None = None
+    key: PathValue | None = None
+
+    @model_validator(mode="after")
+    def _check_files(self) -> TlsSection:
+        if self.enabled and self.ca is None:
+            raise ValueError("mqtt.tls.ca is required when TLS is enabled")
+        if (self.cert is None) != (self.key is None):
+            raise ValueError("mqtt.tls.cert and mqtt.tls.key must be given together")
+        return self
+
+
+class MqttSection(Section):
+    host: Annotated[str, Field(min_length=1)]
+    port: Annotated[int, Field(ge=1, le=65535)] = 8883
+    tls: TlsSection = TlsSection(enabled=False)
+    client_id: str = ""  # empty: "anpr-{unit.id}"
+    username: str = ""  # the password is a secret: never in this file
+    topic_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")] = "anpr/v1"
+    keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
+    connect_timeout_s: Annotated[float, Field(gt=0.0, le=120.0)] = 10.0
+
+
+class StorageSection(Section):
+    path: PathValue = Path("/var/lib/anpr-edge/anpr.db")
+    retention_days: Annotated[int, Field(ge=1, le=3650)] = 31
+    quota_mb: Annotated[int, Field(ge=16, le=1_000_000)] = 4096
+    keep_overview: bool = False
+
+
+class HealthSection(Section):
+    interval_s: Annotated[float, Field(ge=1.0, le=3600.0)] = 60.0
+    # Written by the running service for `anpr-edge status`.
+    status_file: PathValue = Path("/run/anpr-edge/status.json")
+
+
+class LoggingSection(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"
+
+
+class Config(Section):
+    unit: UnitSection
+    camera: CameraSection = CameraSection()
+    models: ModelsSection = ModelsSection()
+    recognition: RecognitionSection = RecognitionSection()
+    hotlist: HotlistSection
+    mqtt: MqttSection
+    storage: StorageSection = StorageSection()
+    health: HealthSection = HealthSection()
+    logging: LoggingSection = LoggingSection()
+
+    @property
+    def mqtt_client_id(self) -> str:
+        return self.mqtt.client_id or f"anpr-{self.unit.id}"
