@@ -1,0 +1,33 @@
+"""Shared fixtures: a real Mosquitto broker, the repository's paths, the real-dev datasets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.broker import MosquittoBroker
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+REAL_DEV = SHARED / "datasets" / "real-dev"
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
+    """A fresh mosquitto on a free loopback port; fails (not skips) when mosquitto is missing,
+    so CI cannot hide a missing install step."""
+    instance = MosquittoBroker(tmp_path)
+    instance.start()
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+@pytest.fixture
+def real_dev() -> Path:
+    if not REAL_DEV.is_dir():
+        pytest.skip("../shared/datasets/real-dev is not beside this checkout")
+    return REAL_DEV
