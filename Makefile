@@ -22,5 +22,8 @@ lint: setup  ## ruff
 
 check: lint test  ## lint, then tests
 
+train:  ## retrain both models from synthetic data (TensorFlow; ~1.5 h on 2 cores)
+	@tools/train.sh
+
 clean:  ## remove the demo state and caches (keeps .venv)
 	rm -rf var .pytest_cache .ruff_cache

@@ -66,7 +66,9 @@ def _scene_sample(
     from edge.vision.preprocess import to_grey
 
     seed, index, width, height = args
-    scene = render_scene(np.random.default_rng([seed, index]), width, height, plate_height=(7, 110))
+    scene = render_scene(
+        np.random.default_rng([seed, index]), (width, height), plate_height=(7, 110)
+    )
     return to_grey(scene.image), [plate.box for plate in scene.plates]
 
 

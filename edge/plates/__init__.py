@@ -1,0 +1,1 @@
+"""Number plate registrations: the UK formats and their grammar."""
