@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
 # mosquitto: the broker the tests and the demo talk to; fonts: faces for the synthetic plates.
-APT_PACKAGES=(mosquitto mosquitto-clients fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf)
+APT_PACKAGES=(mosquitto mosquitto-clients fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf
+  fonts-opendin fonts-bebas-neue fonts-urw-base35 fonts-roboto-unhinted fonts-routed-gothic
+  fonts-league-spartan fonts-b612)
 if ! "$PYTHON" -c 'import ensurepip' 2>/dev/null; then
   APT_PACKAGES+=(python3-venv)
 fi

@@ -29,13 +29,24 @@ STROKE_MM = 14.0
 CHAR_GAP_MM = 11.0  # between characters of one group
 GROUP_GAP_MM = 33.0  # between the two groups
 
-_FONT_DIR = Path("/usr/share/fonts/truetype")
+_FONT_DIR = Path("/usr/share/fonts")
+# Plate-like faces from Debian packages (tools/bootstrap.sh installs them): DIN 1451-like
+# (German, Brazilian and many EU plates), condensed grotesques like most US state plates, and
+# plain bold sans faces.
 _TRUETYPE_FACES = {
-    "dejavu-sans-bold": "dejavu/DejaVuSans-Bold.ttf",
-    "dejavu-sans-condensed-bold": "dejavu/DejaVuSansCondensed-Bold.ttf",
-    "freesans-bold": "freefont/FreeSansBold.ttf",
-    "liberation-sans-bold": "liberation2/LiberationSans-Bold.ttf",
-    "liberation-sans-narrow-bold": "liberation2/LiberationSansNarrow-Bold.ttf",
+    "dejavu-sans-bold": "truetype/dejavu/DejaVuSans-Bold.ttf",
+    "dejavu-sans-condensed-bold": "truetype/dejavu/DejaVuSansCondensed-Bold.ttf",
+    "freesans-bold": "truetype/freefont/FreeSansBold.ttf",
+    "liberation-sans-bold": "truetype/liberation2/LiberationSans-Bold.ttf",
+    "liberation-sans-narrow-bold": "truetype/liberation2/LiberationSansNarrow-Bold.ttf",
+    "open-din": "truetype/opendin/OSP-DIN.ttf",
+    "bebas-neue-bold": "opentype/bebas-neue/BebasNeue-Bold.otf",
+    "nimbus-sans-narrow-bold": "opentype/urw-base35/NimbusSansNarrow-Bold.otf",
+    "roboto-condensed-bold": "truetype/roboto/unhinted/RobotoCondensed-Bold.ttf",
+    "roboto-condensed-medium": "truetype/roboto/unhinted/RobotoCondensed-Medium.ttf",
+    "routed-gothic-narrow": "truetype/routed-gothic/routed-gothic-narrow.ttf",
+    "league-spartan-bold": "opentype/league-spartan/LeagueSpartan-Bold.otf",
+    "b612-bold": "opentype/b612/B612-Bold.otf",
 }
 TRUETYPE_FACES: tuple[str, ...] = tuple(
     name for name in sorted(_TRUETYPE_FACES) if (_FONT_DIR / _TRUETYPE_FACES[name]).is_file()
