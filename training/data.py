@@ -23,8 +23,11 @@ def _crop_sample(args: tuple[int, int]) -> tuple[np.ndarray, str]:
     from edge.synth.scene import render_crop
 
     seed, index = args
+    # Half UK, half other countries' designs: the unit reads UK plates, and the foreign half
+    # teaches the recogniser fonts and layouts that the UK face alone would not.
+    region = "gb" if index % 2 == 0 else "foreign"
     for attempt in range(100):
-        crop = render_crop(np.random.default_rng([seed, index, attempt]))
+        crop = render_crop(np.random.default_rng([seed, index, attempt]), region=region)
         # Two-row (square) plates: a CTC over columns cannot read row 1 then row 2.
         if crop.box[2] >= 1.7 * crop.box[3]:
             return recogniser_input(crop.image), crop.text
@@ -35,7 +38,7 @@ def recogniser_arrays(
     count: int, seed: int, workers: int = 2
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(images uint8 N×48×160, labels int32 N×MAX_LABEL padded with 0, lengths int32 N)."""
-    path = CACHE / f"recogniser_s{seed}_n{count}.npz"
+    path = CACHE / f"recogniser_v2_s{seed}_n{count}.npz"
     if path.exists():
         data = np.load(path)
         return data["images"], data["labels"], data["lengths"]

@@ -18,6 +18,7 @@ import numpy as np
 from edge.vision import heatmap
 from edge.vision.preprocess import DETECTOR_SIZE, PACK, pack
 from training import data
+from training.common import parse_args
 
 TRAIN_SIZE = (384, 288)
 
@@ -211,17 +212,18 @@ def export(trained, images, args, history, seconds) -> None:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description="train the plate detector")
-    parser.add_argument("--out", default="edge/models")
-    parser.add_argument("--workdir", default="training/runs")
-    parser.add_argument("--samples", type=int, default=20_000)
-    parser.add_argument("--steps", type=int, default=6000)
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--seed", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--eval-every", type=int, default=1000)
-    parser.add_argument("--version", default="1.0.0")
-    train(parser.parse_args(argv))
+    train(
+        parse_args(
+            "train the plate detector",
+            argv,
+            samples=20_000,
+            steps=3500,
+            batch=16,
+            seed=2,
+            eval_every=700,
+            version="1.0.0",
+        )
+    )
 
 
 if __name__ == "__main__":

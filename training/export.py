@@ -75,14 +75,21 @@ def check_int8_model(content: bytes, sample_uint8: np.ndarray) -> dict[str, Any]
             "zero_point": int(zero_point),
         },
         "outputs": outputs,
-        "ops": sorted(_op_names(interpreter)),
+        "ops": sorted(_op_names(content)),
     }
 
 
-def _op_names(interpreter: Any) -> set[str]:
+def _op_names(content: bytes) -> set[str]:
+    """The graph's own ops, read with no delegate applied (XNNPACK would fold them away)."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    plain = Interpreter(
+        model_content=content,
+        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+    )
     try:
-        return {op["op_name"] for op in interpreter._get_ops_details()}
-    except AttributeError:
+        return {op["op_name"] for op in plain._get_ops_details()}
+    except AttributeError:  # a runtime without the introspection helper
         return set()
 
 

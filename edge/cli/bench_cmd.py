@@ -20,6 +20,67 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--plates", type=int, default=300, help="plate crops to time (default 300)")
     add_config_flag(parser)
     add_json_flag(parser)
+    # Optional sub-benchmarks; without one, `bench` times the vision stages as before.
+    stages = parser.add_subparsers(title="benchmarks", metavar="BENCHMARK", required=False)
+    hotlist = add_command(
+        stages,
+        "hotlist",
+        help="apply a signed snapshot of N plates, time exact and fuzzy lookups, measure "
+        "memory and the fuzzy false-hit rate",
+        example="anpr-edge bench hotlist --entries 1000000 --json",
+        handler=run_hotlist,
+    )
+    hotlist.add_argument("--entries", type=int, default=1_000_000, help="list size (default 1M)")
+    hotlist.add_argument("--reads", type=int, default=5000, help="timed lookups per kind")
+    hotlist.add_argument(
+        "--false-hit-reads",
+        type=int,
+        default=100_000,
+        help="random plates not on the list matched to count fuzzy false hits (default 100k)",
+    )
+    hotlist.add_argument("--seed", type=int, default=1)
+    add_json_flag(hotlist)
+
+
+def run_hotlist(args: argparse.Namespace) -> int:
+    from edge.errors import UserError
+    from edge.hotlist.bench import run_benchmark
+
+    if not 1 <= args.entries <= 50_000_000 or args.reads < 10 or args.false_hit_reads < 0:
+        raise UserError("--entries must be 1 … 50,000,000, --reads ≥ 10, --false-hit-reads ≥ 0")
+    result = run_benchmark(
+        args.entries, reads=args.reads, false_hit_reads=args.false_hit_reads, seed=args.seed
+    )
+    if args.json:
+        print_json(result)
+        return EXIT_OK
+    machine = result["machine"]
+    print(
+        f"machine: {machine['cpu']} ({machine['arch']}, {machine['cores']} cores, "
+        f"load {machine['load_average'][0]})"
+    )
+    print(
+        f"{result['entries']} entries: applied in {result['apply_s']} s "
+        f"(bundle {result['bundle_mb']} MB), reloaded from the store in {result['load_s']} s"
+    )
+    print(
+        f"memory: {result['rss_mb']} MB resident ({result['rss_added_mb']} MB added by the "
+        f"apply; index arrays {result['index_mb']} MB; peak {result['peak_rss_mb']} MB)"
+    )
+    for key, label in (
+        ("exact_us", "exact"),
+        ("fuzzy_us", "fuzzy (confusions)"),
+        ("fuzzy_any_us", "fuzzy (any substitution)"),
+    ):
+        figure = result[key]
+        print(f"{label}: median {figure['median']} µs, p99 {figure['p99']} µs")
+    for name, rate in result["false_hits"].items():
+        print(
+            f"false hits, {name}: {rate['rate']:.2%} of {rate['reads'] - rate['on_list']} "
+            f"random plates not on the list ({rate['confusion_only_rate']:.2%} through OCR "
+            "confusions only)"
+        )
+    return EXIT_OK
 
 
 def run(args: argparse.Namespace) -> int:

@@ -94,6 +94,9 @@ class HotlistSection(Section):
     trusted_keys: Annotated[list[PathValue], Field(min_length=2)]
     fuzzy: bool = True
     fuzzy_max_distance: Annotated[int, Field(ge=0, le=2)] = 1
+    # Which substitutions a fuzzy match may make: only known OCR confusions (O/0, I/1, S/5 …)
+    # or any character. "any" multiplies false hits (see `anpr-edge bench hotlist`).
+    fuzzy_substitutions: Literal["confusions", "any"] = "confusions"
     max_bundle_mb: Annotated[int, Field(ge=1, le=4096)] = 512
 
 

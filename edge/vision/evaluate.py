@@ -146,11 +146,9 @@ def _stats(values: list[float]) -> dict[str, float]:
     }
 
 
-def summary(tally: Tally, images: int, region: str, reader: PlateReader) -> dict[str, Any]:
+def metrics(tally: Tally) -> dict[str, Any]:
     return {
-        "images": images,
         "plates": tally.boxes,
-        "region": region,
         "detection": {
             "recall": _ratio(tally.detected, tally.boxes),
             "precision": _ratio(tally.predictions_matched, tally.predictions),
@@ -165,18 +163,16 @@ def summary(tally: Tally, images: int, region: str, reader: PlateReader) -> dict
         },
         "ms_per_image": _stats(tally.ms_per_image),
         "ms_per_plate": _stats(tally.ms_per_plate),
-        "models": {
-            "detector": {
-                "version": reader.detector.version,
-                "sha256": reader.detector.model.manifest.sha256,
-            },
-            "recogniser": {
-                "version": reader.recogniser.version,
-                "sha256": reader.recogniser.model.manifest.sha256,
-            },
-            "runtime": reader.detector.model.runtime,
-        },
     }
+
+
+def summary(tally: Tally, images: int, region: str, reader: PlateReader) -> dict[str, Any]:
+    models = {
+        kind: {"version": stage.version, "sha256": stage.model.manifest.sha256}
+        for kind, stage in (("detector", reader.detector), ("recogniser", reader.recogniser))
+    }
+    models["runtime"] = reader.detector.model.runtime
+    return {"images": images, "region": region, **metrics(tally), "models": models}
 
 
 def load_image(path: Path) -> np.ndarray:

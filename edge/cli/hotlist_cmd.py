@@ -1,0 +1,481 @@
+"""`anpr-edge hotlist …`: keys, signing and publishing (the centre), and the unit's lists
+(apply, import, remove, status, check, export). Forms and JSON keys: DESIGN §6."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from edge.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    add_command,
+    add_config_flag,
+    add_group,
+    add_json_flag,
+    fail,
+    print_json,
+)
+from edge.errors import UserError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    group = add_group(
+        subparsers,
+        "hotlist",
+        help="signed hotlists: keys, bundles, the unit's lists, matching",
+        example="anpr-edge hotlist status --json",
+    )
+    keygen = add_command(
+        group,
+        "keygen",
+        help="make an Ed25519 signing key pair (the centre)",
+        example="anpr-edge hotlist keygen --out keys/ --name centre-2026",
+        handler=keygen_command,
+    )
+    keygen.add_argument("--out", required=True, metavar="DIR", help="folder for the key files")
+    keygen.add_argument("--name", default="centre", help="file name stem (default: centre)")
+
+    sign = add_command(
+        group,
+        "sign",
+        help="sign a CSV as a snapshot, or with --base as a delta "
+        "(CSV with an op column: add, update, remove)",
+        example="anpr-edge hotlist sign national.csv --key keys/centre.key "
+        "--list national --version 42 --out national-42.json\n"
+        "anpr-edge hotlist sign changes.csv --key keys/centre.key --list national "
+        "--version 43 --base 42 --out national-43.json",
+        handler=sign_command,
+    )
+    sign.add_argument("csv", metavar="CSV")
+    sign.add_argument("--key", required=True, metavar="KEY", help="private key file (PEM)")
+    sign.add_argument("--list", required=True, metavar="ID", dest="list_id")
+    sign.add_argument("--version", required=True, type=int, metavar="N")
+    sign.add_argument("--base", type=int, metavar="M", help="make a delta from version M")
+    sign.add_argument("--out", required=True, metavar="BUNDLE")
+    sign.add_argument("--issued-at", metavar="TIME", help="RFC 3339 UTC (default: now)")
+    sign.add_argument("--compression", choices=("auto", "gzip", "none"), default="auto")
+
+    publish = add_command(
+        group,
+        "publish",
+        help="publish a bundle to the broker (the centre); snapshots are retained",
+        example="anpr-edge hotlist publish "
+        "national-42.json --broker broker.example:8883 --ca ca.crt",
+        handler=publish_command,
+    )
+    publish.add_argument("bundle", metavar="BUNDLE")
+    publish.add_argument("--broker", required=True, metavar="HOST:PORT")
+    publish.add_argument("--prefix", default="anpr/v1", help="topic prefix (default anpr/v1)")
+    publish.add_argument(
+        "--retain",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="retain the message (default: snapshots yes, deltas no)",
+    )
+    publish.add_argument("--ca", metavar="FILE", help="CA certificate: connect with TLS")
+    publish.add_argument("--cert", metavar="FILE", help="client certificate (mutual TLS)")
+    publish.add_argument("--key", metavar="FILE", help="client key (mutual TLS)")
+    publish.add_argument("--username", default="", help="password: $ANPR_EDGE_MQTT_PASSWORD")
+    publish.add_argument("--client-id", default="anpr-centre-publish")
+    publish.add_argument("--timeout", type=float, default=10.0, metavar="S")
+
+    apply = add_command(
+        group,
+        "apply",
+        help="apply a bundle file to this unit (same checks as "
+        "over MQTT); exit 2 with the reason if rejected",
+        example="anpr-edge hotlist apply national-42.json --config unit.toml",
+        handler=apply_command,
+    )
+    apply.add_argument("bundle", metavar="BUNDLE")
+
+    imp = add_command(
+        group,
+        "import",
+        help="load a local, unsigned list from a CSV (this unit only; marked local in every match)",
+        example="anpr-edge hotlist import local.csv --list site-watch",
+        handler=import_command,
+    )
+    imp.add_argument("csv", metavar="CSV")
+    imp.add_argument("--list", required=True, metavar="ID", dest="list_id")
+
+    remove = add_command(
+        group,
+        "remove",
+        help="remove a local list",
+        example="anpr-edge hotlist remove --list site-watch",
+        handler=remove_command,
+    )
+    remove.add_argument("--list", required=True, metavar="ID", dest="list_id")
+
+    status = add_command(
+        group,
+        "status",
+        help="the lists this unit holds",
+        example="anpr-edge hotlist status --json",
+        handler=status_command,
+    )
+
+    check = add_command(
+        group,
+        "check",
+        help="which lists and entries a plate matches, exact or fuzzy",
+        example="anpr-edge hotlist check AB12CDE --json",
+        handler=check_command,
+    )
+    check.add_argument("vrm", metavar="VRM")
+
+    export = add_command(
+        group,
+        "export",
+        help="every entry held (CSV, or JSON with --json)",
+        example="anpr-edge hotlist export --list national --json",
+        handler=export_command,
+    )
+    export.add_argument("--list", metavar="ID", dest="list_id")
+
+    for parser in (keygen, sign, publish, apply, imp, remove, status, check, export):
+        add_json_flag(parser)
+    for parser in (apply, imp, remove, status, check, export):
+        add_config_flag(parser)
+
+
+def keygen_command(args: argparse.Namespace) -> int:
+    from edge.hotlist.signing import generate_keypair
+
+    key_id, private, public = generate_keypair(Path(args.out), args.name)
+    if args.json:
+        print_json({"key_id": key_id, "private_key": str(private), "public_key": str(public)})
+    else:
+        print(
+            f"key_id: {key_id}\nprivate key: {private} (keep it secret, mode 0600)\n"
+            f"public key: {public} (goes into hotlist.trusted_keys)"
+        )
+    return EXIT_OK
+
+
+def sign_command(args: argparse.Namespace) -> int:
+    from edge.hotlist.bundle import utc_now
+    from edge.hotlist.centre import sign_csv
+    from edge.hotlist.entries import parse_time
+    from edge.hotlist.signing import load_signing_key
+
+    issued_at = args.issued_at or utc_now()
+    try:
+        parse_time(issued_at)
+    except ValueError as exc:
+        raise UserError(f"--issued-at: {exc}") from None
+    signed = sign_csv(
+        Path(args.csv),
+        load_signing_key(Path(args.key)),
+        list_id=args.list_id,
+        version=args.version,
+        base_version=args.base,
+        issued_at=issued_at,
+        out=Path(args.out),
+        compression=args.compression,
+    )
+    if args.json:
+        print_json(
+            {
+                "bundle": str(signed.path),
+                "kind": signed.kind,
+                "list": signed.list_id,
+                "version": signed.version,
+                "base_version": signed.base_version,
+                "key_id": signed.key_id,
+                "lines": signed.lines,
+                "bytes": signed.bytes,
+                "compression": signed.compression,
+            }
+        )
+    else:
+        base = f" from v{signed.base_version}" if signed.base_version else ""
+        print(
+            f"wrote {signed.path}: {signed.kind} {signed.list_id} v{signed.version}{base}, "
+            f"{signed.lines} lines, key {signed.key_id}, {signed.bytes} bytes "
+            f"({signed.compression})"
+        )
+    return EXIT_OK
+
+
+def publish_command(args: argparse.Namespace) -> int:
+    from edge.config import load_secrets
+    from edge.hotlist.mqtt_client import BrokerSettings
+    from edge.hotlist.publish import publish_bundle
+
+    host, _, port = args.broker.rpartition(":")
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise UserError(f"--broker {args.broker!r}: expected HOST:PORT")
+    if (args.cert is None) != (args.key is None):
+        raise UserError("--cert and --key must be given together")
+    password = load_secrets()["mqtt_password"].value
+    broker = BrokerSettings(
+        host,
+        int(port),
+        args.client_id,
+        args.username,
+        password.get_secret_value() if password else None,
+        tls=args.ca is not None,
+        ca=args.ca,
+        cert=args.cert,
+        key=args.key,
+        connect_timeout_s=args.timeout,
+    )
+    published = publish_bundle(
+        _read_bundle(Path(args.bundle)), broker, prefix=args.prefix, retain=args.retain
+    )
+    if args.json:
+        print_json(
+            {
+                "topic": published.topic,
+                "list": published.list_id,
+                "kind": published.kind,
+                "version": published.version,
+                "bytes": published.bytes,
+                "retained": published.retained,
+            }
+        )
+    else:
+        print(
+            f"published {published.kind} {published.list_id} v{published.version} to "
+            f"{published.topic} ({published.bytes} bytes"
+            f"{', retained' if published.retained else ''}); the broker acknowledged it"
+        )
+    return EXIT_OK
+
+
+def apply_command(args: argparse.Namespace) -> int:
+    from edge.hotlist import unit
+    from edge.hotlist.apply import BundleApplier
+    from edge.hotlist.bundle import envelope_limit
+    from edge.hotlist.rejections import BundleRejected, Reason
+    from edge.hotlist.store import HotlistStore
+
+    config, file = _config(args)
+    limit = unit.max_payload_bytes(config)
+    trusted = unit.trusted_keys(config, file)
+    path = Path(args.bundle)
+    try:
+        if path.stat().st_size > envelope_limit(limit):  # refused before reading it in
+            raise BundleRejected(
+                Reason.OVERSIZED, f"{path.stat().st_size} bytes exceeds hotlist.max_bundle_mb"
+            )
+        with unit.open_store(config) as conn:
+            applier = BundleApplier(
+                HotlistStore(conn), trusted, max_payload_bytes=limit, lists=config.hotlist.lists
+            )
+            applied = applier.apply(_read_bundle(path))
+    except BundleRejected as rejected:
+        if args.json:
+            print_json(
+                {"applied": False, "reason": rejected.reason.value, "message": rejected.detail}
+            )
+        else:
+            fail(f"{path}: {rejected}")
+        return EXIT_USAGE
+    except FileNotFoundError:
+        raise UserError(f"{path}: file not found") from None
+    if args.json:
+        print_json(
+            {
+                "applied": True,
+                "list": applied.list_id,
+                "kind": applied.kind,
+                "version": applied.version,
+                "previous_version": applied.previous_version,
+                "entries": applied.entries,
+                "changed": applied.changed,
+                "key_id": applied.key_id,
+                "seconds": round(applied.seconds, 3),
+            }
+        )
+    else:
+        print(
+            f"applied {applied.kind} {applied.list_id} v{applied.version} (was "
+            f"{_version(applied.previous_version)}): {applied.entries} entries, "
+            f"{applied.seconds:.1f} s"
+        )
+    return EXIT_OK
+
+
+def import_command(args: argparse.Namespace) -> int:
+    from edge.hotlist import unit
+    from edge.hotlist.csv_import import read_entries
+    from edge.hotlist.local import import_local_list
+    from edge.hotlist.store import HotlistStore
+
+    config, _ = _config(args)
+    entries = read_entries(Path(args.csv))
+    with unit.open_store(config) as conn:
+        info = import_local_list(
+            HotlistStore(conn), args.list_id, entries, signed_lists=config.hotlist.lists
+        )
+    if args.json:
+        print_json(_list_json(info))
+    else:
+        print(f"imported local list {info.list_id} v{info.version}: {info.entries} entries")
+    return EXIT_OK
+
+
+def remove_command(args: argparse.Namespace) -> int:
+    from edge.hotlist import unit
+    from edge.hotlist.local import remove_local_list
+    from edge.hotlist.store import HotlistStore
+
+    config, _ = _config(args)
+    with unit.open_store(config) as conn:
+        remove_local_list(HotlistStore(conn), args.list_id)
+    if args.json:
+        print_json({"removed": args.list_id})
+    else:
+        print(f"removed local list {args.list_id}")
+    return EXIT_OK
+
+
+def status_command(args: argparse.Namespace) -> int:
+    from edge.hotlist import unit
+    from edge.hotlist.store import HotlistStore
+
+    config, _ = _config(args)
+    with unit.open_store(config) as conn:
+        lists = HotlistStore(conn).lists()
+    if args.json:
+        print_json({"store": str(config.storage.path), "lists": [_list_json(i) for i in lists]})
+        return EXIT_OK
+    if not lists:
+        print(f"no hotlists held in {config.storage.path}")
+    for info in lists:
+        source = "local" if info.local else f"signed by {info.key_id}"
+        print(
+            f"{info.list_id}: v{info.version}, {info.entries} entries, issued "
+            f"{info.issued_at}, {source}, applied {info.applied_at}"
+        )
+    missing = [name for name in config.hotlist.lists if name not in {i.list_id for i in lists}]
+    if missing:
+        print(f"not yet received: {', '.join(missing)}")
+    return EXIT_OK
+
+
+def check_command(args: argparse.Namespace) -> int:
+    from edge.hotlist import unit
+    from edge.hotlist.keys import normalise_vrm
+    from edge.hotlist.matcher import match_in_store
+    from edge.hotlist.store import HotlistStore
+
+    config, _ = _config(args)
+    try:
+        vrm = normalise_vrm(args.vrm)
+    except ValueError as exc:
+        raise UserError(f"VRM {args.vrm!r}: {exc}") from None
+    with unit.open_store(config) as conn:
+        matches = match_in_store(HotlistStore(conn), vrm, unit.fuzzy_policy(config))
+    rows = [
+        {
+            "list": m.list_id,
+            "version": m.version,
+            "vrm": m.entry.vrm,
+            "kind": m.kind,
+            "distance": m.distance,
+            "category": m.entry.category,
+            "priority": m.entry.priority,
+            "action": m.entry.action,
+            "reason": m.entry.reason,
+            "local": m.local,
+            "confusion_only": m.confusion_only,
+        }
+        for m in matches
+    ]
+    if args.json:
+        print_json({"vrm": vrm, "matches": rows})
+    elif not rows:
+        print(f"{vrm}: no match")
+    for row in [] if args.json else rows:
+        how = (
+            "exact"
+            if row["kind"] == "exact"
+            else (
+                f"fuzzy, distance {row['distance']}"
+                f"{', OCR confusion' if row['confusion_only'] else ''}"
+            )
+        )
+        print(
+            f"{vrm}: {row['vrm']} on {row['list']} v{row['version']}"
+            f"{' (local)' if row['local'] else ''} ({how}): {row['category']}, priority "
+            f"{row['priority']}, {row['action']}"
+        )
+    return EXIT_OK
+
+
+def export_command(args: argparse.Namespace) -> int:
+    import csv
+
+    from edge.hotlist import unit
+    from edge.hotlist.store import HotlistStore
+
+    config, _ = _config(args)
+    with unit.open_store(config) as conn:
+        store = HotlistStore(conn)
+        if args.list_id is not None and store.get(args.list_id) is None:
+            raise UserError(f"--list {args.list_id!r}: no such list on this unit")
+        entries = store.iter_entries(args.list_id)
+        out = sys.stdout
+        if args.json:  # streamed: a national list does not fit in memory as one document
+            out.write('{"entries": [')
+            for i, entry in enumerate(entries):
+                out.write(("," if i else "") + "\n  " + json.dumps(entry, ensure_ascii=False))
+            out.write("\n]}\n")
+            return EXIT_OK
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(
+            ["list", "vrm", "category", "priority", "action", "reason", "expires_at", "local"]
+        )
+        for entry in entries:
+            writer.writerow(
+                [
+                    entry["list"],
+                    entry["vrm"],
+                    entry["category"],
+                    entry["priority"],
+                    entry["action"],
+                    entry["reason"],
+                    entry["expires_at"] or "",
+                    "true" if entry["local"] else "false",
+                ]
+            )
+    return EXIT_OK
+
+
+def _config(args: argparse.Namespace):
+    from edge.config import load_config
+    from edge.config.loader import resolve_config_path
+
+    return load_config(args.config), str(resolve_config_path(args.config))
+
+
+def _read_bundle(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _list_json(info) -> dict:
+    return {
+        "list": info.list_id,
+        "version": info.version,
+        "entries": info.entries,
+        "issued_at": info.issued_at,
+        "local": info.local,
+        "key_id": info.key_id,
+        "applied_at": info.applied_at,
+    }
+
+
+def _version(version: int | None) -> str:
+    return "none" if version is None else f"v{version}"

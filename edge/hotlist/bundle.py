@@ -1,0 +1,241 @@
+"""A signed bundle: a JSON envelope around the exact payload bytes and their Ed25519 signature.
+
+```
+{"schema": "anpr.hotlist-bundle/1", "key_id": "3f9c…", "alg": "ed25519",
+ "compression": "gzip", "payload": "<base64>", "signature": "<base64, 64 bytes>"}
+```
+
+The signature is over the payload bytes exactly as carried (the compressed bytes when
+`compression` is gzip), so the unit checks it before decompressing or parsing anything the
+centre did not sign, and any tool can verify it with a stock Ed25519 library. The list, kind and
+versions are inside the signed payload (`edge.hotlist.payload`); the envelope's unsigned fields
+only say how to check it. Verification order: size, envelope shape, key id trusted, signature,
+then (while streaming) the payload.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from edge.hotlist.payload import (
+    CHANGE_COLUMNS,
+    ENTRY_COLUMNS,
+    PAYLOAD_SCHEMA,
+    compress,
+    encode_payload,
+)
+from edge.hotlist.rejections import BundleRejected, Reason
+from edge.hotlist.signing import PublicKey, SigningKey
+
+BUNDLE_SCHEMA = "anpr.hotlist-bundle/1"
+ENVELOPE_KEYS = {"schema", "key_id", "alg", "compression", "payload", "signature"}
+COMPRESS_ABOVE_BYTES = 64 * 1024  # "compressed when large": small deltas stay readable
+LIST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+MAX_VERSION = 2**53 - 1  # exact in every JSON implementation
+
+
+@dataclass(frozen=True, eq=False)
+class SignedPayload:
+    """An envelope whose signature checked out: the payload bytes are the centre's."""
+
+    key_id: str
+    compression: str
+    payload: bytes
+
+
+def envelope_limit(max_payload_bytes: int) -> int:
+    """The largest envelope that can hold a payload of `max_payload_bytes` (base64: 4/3)."""
+    return max_payload_bytes * 4 // 3 + 4096
+
+
+def resolve_compression(payload: bytes, requested: str = "auto") -> str:
+    """'gzip' or 'none': as requested, or for 'auto' gzip when the payload is large."""
+    if requested == "auto":
+        return "gzip" if len(payload) > COMPRESS_ABOVE_BYTES else "none"
+    return requested
+
+
+def seal(payload: bytes, key: SigningKey, compression: str = "auto") -> bytes:
+    """Sign an uncompressed payload and wrap it in an envelope (gzip when large, or as told)."""
+    compression = resolve_compression(payload, compression)
+    return wrap(compress(payload) if compression == "gzip" else payload, key, compression)
+
+
+def wrap(carried: bytes, key: SigningKey, compression: str) -> bytes:
+    """Sign payload bytes as they will be carried (already gzip-compressed if `compression`
+    says so) and wrap them in an envelope."""
+    envelope = {
+        "schema": BUNDLE_SCHEMA,
+        "key_id": key.key_id,
+        "alg": "ed25519",
+        "compression": compression,
+        "payload": base64.b64encode(carried).decode("ascii"),
+        "signature": base64.b64encode(key.sign(carried)).decode("ascii"),
+    }
+    return json.dumps(envelope, indent=1).encode("ascii") + b"\n"
+
+
+def open_envelope(
+    data: bytes, trusted: dict[str, PublicKey], max_payload_bytes: int
+) -> SignedPayload:
+    """Check the envelope and its signature. Raises BundleRejected; changes nothing."""
+    if len(data) > envelope_limit(max_payload_bytes):
+        raise BundleRejected(
+            Reason.OVERSIZED,
+            f"bundle of {len(data)} bytes exceeds the "
+            f"limit for {max_payload_bytes // (1024 * 1024)} MB of payload "
+            "(hotlist.max_bundle_mb)",
+        )
+    try:
+        envelope = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise BundleRejected(Reason.MALFORMED, f"not a JSON bundle envelope ({exc})") from None
+    if not isinstance(envelope, dict):
+        raise BundleRejected(Reason.MALFORMED, "the bundle is not a JSON object")
+    _exact_keys(envelope, ENVELOPE_KEYS, "envelope")
+    for key in ENVELOPE_KEYS:
+        if not isinstance(envelope[key], str):
+            raise BundleRejected(Reason.WRONG_TYPE, f"envelope.{key}: expected a string")
+    if envelope["schema"] != BUNDLE_SCHEMA or envelope["alg"] != "ed25519":
+        raise BundleRejected(
+            Reason.MALFORMED,
+            f"unsupported bundle schema "
+            f"{envelope['schema']!r} / alg {envelope['alg']!r}; expected "
+            f"{BUNDLE_SCHEMA!r} / 'ed25519'",
+        )
+    if envelope["compression"] not in ("gzip", "none"):
+        raise BundleRejected(
+            Reason.MALFORMED,
+            f"envelope.compression: got {envelope['compression']!r}; expected 'gzip' or 'none'",
+        )
+    key = trusted.get(envelope["key_id"])
+    if key is None:
+        raise BundleRejected(
+            Reason.UNKNOWN_KEY,
+            f"signed with key {envelope['key_id']!r}, which is not in hotlist.trusted_keys",
+        )
+    payload = _base64(envelope["payload"], "payload")
+    signature = _base64(envelope["signature"], "signature")
+    if len(signature) != 64 or not key.verify(signature, payload):
+        raise BundleRejected(
+            Reason.BAD_SIGNATURE, f"the signature does not match the payload for key {key.key_id}"
+        )
+    return SignedPayload(key.key_id, envelope["compression"], payload)
+
+
+def snapshot_payload(list_id: str, version: int, issued_at: str, entries: list[list]) -> bytes:
+    """An uncompressed snapshot payload; `entries` must already be sorted by vrm."""
+    header = {
+        "schema": PAYLOAD_SCHEMA,
+        "kind": "snapshot",
+        "list": list_id,
+        "version": version,
+        "issued_at": issued_at,
+        "entries": len(entries),
+        "columns": ENTRY_COLUMNS,
+    }
+    return encode_payload(header, entries)
+
+
+def delta_payload(
+    list_id: str, version: int, base_version: int, issued_at: str, changes: list[list]
+) -> bytes:
+    counts = {op: sum(1 for c in changes if c[0] == op) for op in ("add", "update", "remove")}
+    header = {
+        "schema": PAYLOAD_SCHEMA,
+        "kind": "delta",
+        "list": list_id,
+        "version": version,
+        "base_version": base_version,
+        "issued_at": issued_at,
+        "adds": counts["add"],
+        "updates": counts["update"],
+        "removes": counts["remove"],
+        "columns": CHANGE_COLUMNS,
+    }
+    return encode_payload(header, changes)
+
+
+@dataclass(frozen=True)
+class PayloadHeader:
+    kind: str  # snapshot | delta
+    list_id: str
+    version: int
+    issued_at: str
+    base_version: int | None  # deltas only
+    counts: dict[str, int]  # snapshot: entries; delta: adds, updates, removes
+
+
+def check_header(header: dict) -> PayloadHeader:
+    """Validate the payload's first line. Raises BundleRejected (malformed / wrong-type)."""
+    kind = header.get("kind")
+    if kind not in ("snapshot", "delta"):
+        raise BundleRejected(
+            Reason.MALFORMED, f"header.kind: got {kind!r}; expected 'snapshot' or 'delta'"
+        )
+    counts = ("entries",) if kind == "snapshot" else ("adds", "updates", "removes")
+    numbers = ("version", *counts) + (("base_version",) if kind == "delta" else ())
+    _exact_keys(header, {"schema", "kind", "list", "issued_at", "columns", *numbers}, "header")
+    for key in ("schema", "list", "issued_at"):
+        if not isinstance(header[key], str):
+            raise BundleRejected(Reason.WRONG_TYPE, f"header.{key}: expected a string")
+    for key in numbers:
+        if type(header[key]) is not int:
+            raise BundleRejected(Reason.WRONG_TYPE, f"header.{key}: expected an integer")
+        if not (0 if key in counts else 1) <= header[key] <= MAX_VERSION:
+            raise BundleRejected(Reason.MALFORMED, f"header.{key}: got {header[key]}; out of range")
+    if header["schema"] != PAYLOAD_SCHEMA:
+        raise BundleRejected(
+            Reason.MALFORMED,
+            f"header.schema: got {header['schema']!r}; expected {PAYLOAD_SCHEMA!r}",
+        )
+    if not LIST_ID.fullmatch(header["list"]):
+        raise BundleRejected(Reason.MALFORMED, "header.list: not a valid list id")
+    expected_columns = ENTRY_COLUMNS if kind == "snapshot" else CHANGE_COLUMNS
+    if header["columns"] != expected_columns:
+        raise BundleRejected(Reason.MALFORMED, f"header.columns: expected {expected_columns}")
+    if kind == "delta" and header["base_version"] >= header["version"]:
+        raise BundleRejected(Reason.MALFORMED, "header: base_version must be below version")
+    try:
+        datetime.fromisoformat(header["issued_at"]).astimezone(UTC)
+        if not header["issued_at"].endswith("Z"):
+            raise ValueError
+    except ValueError:
+        raise BundleRejected(
+            Reason.MALFORMED, "header.issued_at: expected an RFC 3339 UTC time ending in Z"
+        ) from None
+    return PayloadHeader(
+        kind,
+        header["list"],
+        header["version"],
+        header["issued_at"],
+        header.get("base_version"),
+        {key: header[key] for key in counts},
+    )
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _exact_keys(obj: dict, expected: set[str], where: str) -> None:
+    missing, extra = expected - obj.keys(), obj.keys() - expected
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing {sorted(missing)}")
+        if extra:
+            parts.append(f"unexpected {sorted(extra)}")
+        raise BundleRejected(Reason.MALFORMED, f"{where}: {'; '.join(parts)}")
+
+
+def _base64(text: str, field: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise BundleRejected(Reason.MALFORMED, f"envelope.{field}: not valid base64") from None

@@ -1,0 +1,58 @@
+"""Wiring from the unit's configuration: the `hotlist`, `mqtt` and `storage` sections turned
+into the objects the commands and the running unit use."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from edge.config import Config
+from edge.hotlist.fuzzy import FuzzyPolicy
+from edge.hotlist.index import IndexHolder
+from edge.hotlist.mqtt_client import BrokerSettings
+from edge.hotlist.signing import PublicKey, load_trusted_keys
+from edge.hotlist.sync import HotlistSync, SyncSettings
+from edge.store.database import open_database
+
+MB = 1024 * 1024
+
+
+def fuzzy_policy(config: Config) -> FuzzyPolicy:
+    section = config.hotlist
+    distance = section.fuzzy_max_distance if section.fuzzy else 0
+    return FuzzyPolicy(max_distance=distance, substitutions=section.fuzzy_substitutions)
+
+
+def trusted_keys(config: Config, config_file: str = "") -> dict[str, PublicKey]:
+    return load_trusted_keys(list(config.hotlist.trusted_keys), config_file)
+
+
+def max_payload_bytes(config: Config) -> int:
+    return config.hotlist.max_bundle_mb * MB
+
+
+@contextmanager
+def open_store(config: Config) -> Iterator[sqlite3.Connection]:
+    """The store at `storage.path`, closed on exit (a sqlite3 connection's own `with` only
+    commits)."""
+    conn = open_database(config.storage.path)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def make_sync(
+    config: Config, holder: IndexHolder, stop: threading.Event, config_file: str = ""
+) -> HotlistSync:
+    """The MQTT sync of the configured lists; `start()` it, set `stop` and `join()` to end."""
+    settings = SyncSettings(
+        prefix=config.mqtt.topic_prefix,
+        lists=tuple(config.hotlist.lists),
+        store_path=str(config.storage.path),
+        max_payload_bytes=max_payload_bytes(config),
+    )
+    broker = BrokerSettings.from_config(config, f"{config.mqtt_client_id}-hotlists")
+    return HotlistSync(settings, broker, trusted_keys(config, config_file), holder, stop)

@@ -1,0 +1,136 @@
+"""Open the unit's SQLite file and write to it in explicit transactions.
+
+Choices, and why:
+
+- **WAL journal**: readers (a technician's `hotlist status`, the health reporter) never block the
+  writer, and the writer never blocks them; a crash leaves either the old or the new state.
+- **synchronous=FULL**: the store is the unit's durable buffer: a read stays in the outbox
+  "across restarts and power cuts" (DESIGN §3) and a hotlist version, once reported as held, must
+  not roll back when the roadside cabinet loses power. With NORMAL, WAL commits are not fsynced
+  and the last ones can vanish on power loss. FULL costs one fsync per commit, which matters only
+  for many tiny commits; the unit commits a few times per vehicle and a hotlist apply once.
+- **Owner-only files (0600)**: the store holds personal data (plates, places, times). The file is
+  created 0600 before SQLite opens it; SQLite gives its `-wal` and `-shm` files the database
+  file's mode, and an existing file with wider permissions is narrowed.
+- **A busy timeout** on every connection: a second process that wants to write (the CLI while
+  the service runs) waits a bounded time instead of failing at once or hanging forever.
+- **Autocommit mode + `transaction()`**: Python's implicit transactions are off
+  (`isolation_level=None`), so every write is inside an explicit `BEGIN IMMEDIATE … COMMIT`.
+  IMMEDIATE takes the write lock at the start: a writer waits (busy timeout) for another
+  writer rather than failing with SQLITE_BUSY halfway through its transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from edge.errors import RuntimeFailure
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BUSY_TIMEOUT_S = 10.0
+PRIVATE_MODE = 0o600
+# After a large apply the WAL can hold hundreds of MB; a checkpoint truncates it back to this.
+JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
+SIDECAR_SUFFIXES = ("-wal", "-shm")
+
+
+class StoreError(RuntimeFailure):
+    """The store could not be opened or used (permissions, a corrupt file, a newer schema)."""
+
+
+def open_database(
+    path: str | os.PathLike[str],
+    *,
+    busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S,
+    migrate: bool = True,
+) -> sqlite3.Connection:
+    """Open (creating if needed) the store at `path`, migrated to the latest schema.
+
+    The connection belongs to the thread that opened it (sqlite3's default check), which is
+    how the unit keeps one writer per table: each worker opens its own connection.
+    """
+    file = Path(path)
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _create_private(file)
+        conn = sqlite3.connect(file, timeout=busy_timeout_s, isolation_level=None)
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreError(f"cannot open the store {file}: {_reason(exc)}") from exc
+    try:
+        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if mode != "wal":
+            raise StoreError(f"{file}: cannot use WAL journal mode (got {mode!r})")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT_BYTES}")
+        _narrow_sidecars(file)
+        if migrate:
+            from edge.store.migrations import apply_migrations
+
+            apply_migrations(conn)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise StoreError(f"cannot use the store {file}: {_reason(exc)}") from exc
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """`BEGIN IMMEDIATE` … `COMMIT`, or `ROLLBACK` if the block raises (then re-raised)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def checkpoint(conn: sqlite3.Connection) -> None:
+    """Copy the WAL into the database and truncate it (after a large write), if no reader
+    holds it; otherwise SQLite's automatic checkpoints finish the job later."""
+    busy, _log_pages, _done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    if busy:
+        log.info("WAL checkpoint deferred: a reader holds the store")
+
+
+def _create_private(file: Path) -> None:
+    """Create the file 0600 if missing (SQLite would use the umask); narrow it if wider."""
+    fd = os.open(file, os.O_RDWR | os.O_CREAT, PRIVATE_MODE)
+    try:
+        mode = stat.S_IMODE(os.fstat(fd).st_mode)
+        if mode & 0o077:
+            log.warning(
+                "store %s had mode %o; narrowing to 0600 (it holds personal data)", file, mode
+            )
+            os.fchmod(fd, PRIVATE_MODE)
+    finally:
+        os.close(fd)
+
+
+def _narrow_sidecars(file: Path) -> None:
+    # SQLite copies the database's mode onto these; a file left by an older version may not be.
+    for suffix in SIDECAR_SUFFIXES:
+        sidecar = file.with_name(file.name + suffix)
+        try:
+            if stat.S_IMODE(sidecar.stat().st_mode) & 0o077:
+                sidecar.chmod(PRIVATE_MODE)
+        except FileNotFoundError:
+            continue
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc)

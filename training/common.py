@@ -1,0 +1,30 @@
+"""What the two training scripts share: their command-line options and defaults."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def parse_args(
+    description: str,
+    argv: list[str] | None,
+    *,
+    samples: int,
+    steps: int,
+    batch: int,
+    seed: int,
+    eval_every: int,
+    version: str,
+) -> argparse.Namespace:
+    """The defaults are those of the bundled model, so `make train` reproduces it."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--out", default="edge/models", help="where the .tflite and .json go")
+    parser.add_argument("--workdir", default="training/runs", help="checkpoints and history")
+    parser.add_argument("--samples", type=int, default=samples, help="generated training samples")
+    parser.add_argument("--steps", type=int, default=steps)
+    parser.add_argument("--batch", type=int, default=batch)
+    parser.add_argument("--seed", type=int, default=seed, help="data and initialisation seed")
+    parser.add_argument("--workers", type=int, default=2, help="data generation processes")
+    parser.add_argument("--eval-every", type=int, default=eval_every)
+    parser.add_argument("--version", default=version, help="model version for the manifest")
+    return parser.parse_args(argv)
