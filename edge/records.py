@@ -146,6 +146,9 @@ class HotlistMatch:
     entry: HotlistEntry
     kind: MatchKind
     distance: int = 0
+    local: bool = False  # a list loaded on this unit only, unsigned by the centre
+    # fuzzy only: every edit was a known OCR confusion (O/0, I/1 …), a likelier true hit
+    confusion_only: bool = False
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,7 @@ import numpy as np
 from edge.hotlist.fuzzy import FuzzyPolicy, candidates, edit_kind
 from edge.hotlist.index import HotlistIndex, IndexHolder, ListIndex
 from edge.hotlist.keys import decode, decode_many, encode, normalise_vrm
-from edge.hotlist.records import ListMatch
-from edge.records import HotlistEntry
+from edge.records import HotlistEntry, HotlistMatch
 
 ReasonLookup = Callable[[str, str], "str | None"]  # (list id, vrm) → reason
 
@@ -36,7 +35,7 @@ class Matcher:
     ):
         self.holder, self.policy, self.clock, self.reasons = holder, policy, clock, reasons
 
-    def match(self, read: str) -> tuple[ListMatch, ...]:
+    def match(self, read: str) -> tuple[HotlistMatch, ...]:
         """Every unexpired entry `read` matches, best first (exact before fuzzy, then by
         distance, priority and list). A read that is not a plate matches nothing."""
         try:
@@ -48,7 +47,7 @@ class Matcher:
             return ()
         key = encode(plate)
         now = int(self.clock())
-        matches: list[ListMatch] = []
+        matches: list[HotlistMatch] = []
         for index in lists.values():
             row = index.lookup_one(key)
             if row >= 0:
@@ -72,7 +71,7 @@ class Matcher:
 
     def _records(
         self, index: ListIndex, rows: list[int], now: int, read: str, key: int
-    ) -> list[ListMatch]:
+    ) -> list[HotlistMatch]:
         """Records of the unexpired `rows` of one list (a handful: scalar access is cheaper
         than vector operations on arrays this small)."""
         columns, info, labels = index.columns, index.info, index.labels
@@ -95,14 +94,16 @@ class Matcher:
             )
             kind = "exact" if distance == 0 else "fuzzy"
             records.append(
-                ListMatch(info.list_id, info.version, entry, kind, distance, info.local, confusion)
+                HotlistMatch(
+                    info.list_id, info.version, entry, kind, distance, info.local, confusion
+                )
             )
         return records
 
 
 def match_in_store(
     store, read: str, policy: FuzzyPolicy, clock: Callable[[], float] = time.time
-) -> tuple[ListMatch, ...]:
+) -> tuple[HotlistMatch, ...]:
     """The same matching straight from SQLite, without loading whole lists: the candidates'
     entries are fetched with one query per list and matched as a tiny index. For commands
     (`hotlist check`); the running unit matches against the in-memory index."""

@@ -1,13 +1,11 @@
 """The hotlist package's records: a list's header (`ListInfo`), entries in the compact columnar
-form the index holds (`IndexColumns`), and a match (`ListMatch`)."""
+form the index holds (`IndexColumns`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
-
-from edge.records import HotlistMatch
 
 
 @dataclass(frozen=True)
@@ -90,15 +88,3 @@ class IndexColumns:
         if len(self) < 2 or bool(np.all(self.keys[1:] > self.keys[:-1])):
             return self
         return self.take(np.argsort(self.keys, kind="stable"))
-
-
-@dataclass(frozen=True, slots=True)
-class ListMatch(HotlistMatch):
-    """A `HotlistMatch` that also says whether the list is local (unsigned, this unit only)
-    and, for a fuzzy match, whether it needed only known OCR confusions (O/0, I/1 …: a likelier
-    true hit) rather than arbitrary edits (always False for an exact match: no edit at all).
-    It is a HotlistMatch, so a `Hit` carries it as one. (`local` belongs in
-    edge.records.HotlistMatch itself; it lives here until that file's owner adds it.)"""
-
-    local: bool = False
-    confusion_only: bool = False
