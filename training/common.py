@@ -27,4 +27,7 @@ def parse_args(
     parser.add_argument("--workers", type=int, default=2, help="data generation processes")
     parser.add_argument("--eval-every", type=int, default=eval_every)
     parser.add_argument("--version", default=version, help="model version for the manifest")
+    parser.add_argument(
+        "--export-only", action="store_true", help="export the last checkpoint in --workdir"
+    )
     return parser.parse_args(argv)

@@ -164,7 +164,7 @@ def main(argv=None) -> None:
             "train the plate recogniser",
             argv,
             samples=160_000,
-            steps=6000,
+            steps=5000,
             batch=64,
             seed=11,
             eval_every=1000,

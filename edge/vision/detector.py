@@ -45,7 +45,9 @@ class Detector:
     def _detect_once(self, image: np.ndarray, offset_x: int, offset_y: int) -> list[Detection]:
         boxed, fit = letterbox(image, DETECTOR_SIZE)
         batch = (pack(boxed, self._pack) if self._pack > 1 else boxed[..., None])[None]
-        heat, reg = self.model.run(batch)
+        outputs = self.model.run(batch)
+        # The converter does not keep Keras output names: the heatmap is the 1-channel output.
+        heat, reg = sorted(outputs, key=lambda out: out.shape[-1])
         height, width = image.shape[:2]
         detections = []
         for x, y, w, h, score in heatmap.decode(heat[0, :, :, 0], reg[0], self.threshold):
