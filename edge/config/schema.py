@@ -73,7 +73,7 @@ class ModelsSection(Section):
     # Empty means the models bundled with the package.
     detector: PathValue | None = None
     recogniser: PathValue | None = None
-    detector_threshold: Fraction = 0.5
+    detector_threshold: Fraction = 0.3
     recogniser_min_confidence: Fraction = 0.5
     threads: Annotated[int, Field(ge=1, le=8)] = 2
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from edge.records import Box, Detection, PlateText
-from edge.vision.detector import Detector
+from edge.vision.detector import DEFAULT_THRESHOLD, Detector
 from edge.vision.recogniser import Recogniser, Region
 
 # The recogniser was trained on plate boxes padded by 0–20% per side.
@@ -50,7 +50,7 @@ class PlateReader:
         *,
         threads: int = 1,
         region: Region = "gb",
-        threshold: float = 0.5,
+        threshold: float = DEFAULT_THRESHOLD,
     ) -> PlateReader:
         return cls(Detector(detector, threads, threshold), Recogniser(recogniser, threads), region)
 
