@@ -11,6 +11,7 @@ is already valid is kept as it is, since it is its own most probable candidate.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -36,12 +37,13 @@ def correct_gb(text: str, char_probs: np.ndarray) -> GrammarResult:
     """Most probable UK-valid string for a read (weighing each format by how common it is);
     the read unchanged, format None, when no UK layout of its length fits."""
     best: tuple[float, str, str] | None = None
+    log_probs = np.log(np.maximum(char_probs, 1e-12))
     for label, plate_format in FORMATS.items():
         prior = float(np.log(plate_format.share))
         for layout in plate_format.layouts:
             if len(layout.alphabets) != len(text):
                 continue
-            candidate = _best_in_layout(layout, char_probs, text)
+            candidate = _best_in_layout(layout, char_probs, log_probs, text)
             if candidate is not None and (best is None or candidate[0] + prior > best[0]):
                 best = (candidate[0] + prior, candidate[1], label)
     if best is None:
@@ -54,18 +56,31 @@ def _confidences(text: str, probs: np.ndarray) -> tuple[float, ...]:
     return tuple(float(probs[i, INDEX[c]]) for i, c in enumerate(text))
 
 
-def _best_in_layout(layout: Layout, probs: np.ndarray, read: str) -> tuple[float, str] | None:
-    log_probs = np.log(np.maximum(probs, 1e-12))
-    chars = []
+@cache
+def _layout_tables(
+    layout: Layout,
+) -> tuple[np.ndarray, tuple[tuple[int, np.ndarray, list[str]], ...]]:
+    """Per layout, computed once: which characters each position allows (a boolean mask over
+    CHARSET) and, for restricted pairs, the allowed pairs as index arrays."""
+    mask = np.zeros((len(layout.alphabets), len(CHARSET)), dtype=bool)
     for i, alphabet in enumerate(layout.alphabets):
-        allowed = [INDEX[c] for c in alphabet]
-        chars.append(CHARSET[allowed[int(np.argmax(probs[i, allowed]))]])
-    for at, pairs in layout.pairs:
-        pair = max(
-            sorted(pairs),
-            key=lambda p: log_probs[at, INDEX[p[0]]] + log_probs[at + 1, INDEX[p[1]]],
-        )
-        chars[at : at + 2] = list(pair)
+        mask[i, [INDEX[c] for c in alphabet]] = True
+    pairs = []
+    for at, allowed in layout.pairs:
+        ordered = sorted(allowed)
+        pairs.append((at, np.array([[INDEX[p[0]], INDEX[p[1]]] for p in ordered]), ordered))
+    return mask, tuple(pairs)
+
+
+def _best_in_layout(
+    layout: Layout, probs: np.ndarray, log_probs: np.ndarray, read: str
+) -> tuple[float, str] | None:
+    mask, pairs = _layout_tables(layout)
+    choice = np.argmax(np.where(mask, probs, -1.0), axis=1)
+    chars = [CHARSET[j] for j in choice]
+    for at, indices, ordered in pairs:
+        scores = log_probs[at, indices[:, 0]] + log_probs[at + 1, indices[:, 1]]
+        chars[at : at + 2] = list(ordered[int(np.argmax(scores))])
     text = "".join(chars)
     if not layout.accepts(text):
         return None
