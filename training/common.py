@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 
 def parse_args(
@@ -15,6 +16,7 @@ def parse_args(
     seed: int,
     eval_every: int,
     version: str,
+    extra: Callable[[argparse.ArgumentParser], None] | None = None,
 ) -> argparse.Namespace:
     """The defaults are those of the bundled model, so `make train` reproduces it."""
     parser = argparse.ArgumentParser(description=description)
@@ -30,4 +32,6 @@ def parse_args(
     parser.add_argument(
         "--export-only", action="store_true", help="export the last checkpoint in --workdir"
     )
+    if extra is not None:
+        extra(parser)
     return parser.parse_args(argv)

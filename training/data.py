@@ -63,31 +63,42 @@ def decode_label(label: np.ndarray, length: int) -> str:
 
 
 def _scene_sample(
-    args: tuple[int, int, int, int],
+    args: tuple[int, int, int, int, str, int],
 ) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
     from edge.synth.scene import render_scene
     from edge.vision.preprocess import to_grey
 
-    seed, index, width, height = args
+    seed, index, width, height, region, max_plate = args
+    if region == "half":  # alternate UK and foreign scenes
+        region = "gb" if index % 2 == 0 else "foreign"
     scene = render_scene(
-        np.random.default_rng([seed, index]), (width, height), plate_height=(7, 110)
+        np.random.default_rng([seed, index]),
+        (width, height),
+        plate_height=(7, max_plate),
+        region=region,
     )
     return to_grey(scene.image), [plate.box for plate in scene.plates]
 
 
 def detector_arrays(
-    count: int, seed: int, size: tuple[int, int], workers: int = 2
+    count: int,
+    seed: int,
+    size: tuple[int, int],
+    workers: int = 2,
+    region: str = "mixed",
+    max_plate: int = 110,
 ) -> tuple[np.ndarray, list[list[tuple[int, int, int, int]]]]:
     """(grey scenes uint8 N×H×W, boxes per scene) for detector training."""
     width, height = size
-    path = CACHE / f"detector_s{seed}_n{count}_{width}x{height}.npz"
+    tag = "" if (region, max_plate) == ("mixed", 110) else f"_{region}_h{max_plate}"
+    path = CACHE / f"detector_s{seed}_n{count}_{width}x{height}{tag}.npz"
     if path.exists():
         data = np.load(path, allow_pickle=False)
         boxes = [[tuple(b) for b in data["boxes"][data["owner"] == i]] for i in range(count)]
         return data["images"], boxes
     started = time.monotonic()
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
-        jobs = [(seed, i, width, height) for i in range(count)]
+        jobs = [(seed, i, width, height, region, max_plate) for i in range(count)]
         samples = pool.map(_scene_sample, jobs, chunksize=64)
     images = np.stack([image for image, _ in samples])
     boxes = [list(b) for _, b in samples]

@@ -20,8 +20,6 @@ from edge.vision.preprocess import DETECTOR_SIZE, PACK, pack
 from training import data
 from training.common import parse_args
 
-TRAIN_SIZE = (384, 288)
-
 
 def build_model(width: int, height: int, batch_size: int | None = None):
     import keras
@@ -119,15 +117,21 @@ def train(args: argparse.Namespace) -> None:
     import tensorflow as tf
 
     keras.utils.set_random_seed(args.seed)
-    images, boxes = data.detector_arrays(args.samples, args.seed, TRAIN_SIZE, args.workers)
-    val_images, val_boxes = data.detector_arrays(500, args.seed + 1000, TRAIN_SIZE, args.workers)
-    model = build_model(*TRAIN_SIZE)
+    size = tuple(int(v) for v in args.size.split("x"))
+    scenes = {"region": args.region, "max_plate": args.max_plate}
+    images, boxes = data.detector_arrays(args.samples, args.seed, size, args.workers, **scenes)
+    val_images, val_boxes = data.detector_arrays(
+        500, args.seed + 1000, size, args.workers, **scenes
+    )
+    model = build_model(*size)
+    if args.init:  # a second stage fine-tunes the first stage's weights
+        model.load_weights(args.init)
     print(f"detector parameters: {model.count_params()}", flush=True)
     schedule = keras.optimizers.schedules.CosineDecay(
         1e-3, args.steps, alpha=0.02, warmup_target=2e-3, warmup_steps=300
     )
     optimiser = keras.optimizers.Adam(schedule)
-    out_h, out_w = TRAIN_SIZE[1] // heatmap.STRIDE, TRAIN_SIZE[0] // heatmap.STRIDE
+    out_h, out_w = size[1] // heatmap.STRIDE, size[0] // heatmap.STRIDE
 
     @tf.function
     def step(x, heat_t, reg_t, mask_t):
@@ -152,7 +156,7 @@ def train(args: argparse.Namespace) -> None:
         picked = [list(boxes[k]) for k in pick]
         for b in np.flatnonzero(flips):
             x[b] = x[b, :, ::-1]
-            picked[b] = [(TRAIN_SIZE[0] - bx - bw, by, bw, bh) for bx, by, bw, bh in picked[b]]
+            picked[b] = [(size[0] - bx - bw, by, bw, bh) for bx, by, bw, bh in picked[b]]
         heat_t, reg_t, mask_t = batch_targets(picked, out_h, out_w)
         heat_loss, reg_loss = step(pack(x), heat_t, reg_t, mask_t)
         if i % 100 == 0:
@@ -165,17 +169,20 @@ def train(args: argparse.Namespace) -> None:
             recall, precision = recall_at(model, val_images, val_boxes)
             history.append({"step": i, "recall": recall, "precision": precision})
             print(f"step {i} val recall {recall:.4f} precision {precision:.4f}", flush=True)
-            model.save_weights(work / "detector.weights.h5")
-    (work / "detector_history.json").write_text(json.dumps(history, indent=1))
+            model.save_weights(work / f"detector{args.tag}.weights.h5")
+    (work / f"detector{args.tag}_history.json").write_text(json.dumps(history, indent=1))
     export(model, images, args, history, time.monotonic() - started)
 
 
 def export_checkpoint(args: argparse.Namespace) -> None:
     """Export the last saved checkpoint (e.g. of a run that was stopped), calibrated and
     measured on the held-out scenes."""
-    model = build_model(*TRAIN_SIZE)
-    model.load_weights(Path(args.workdir) / "detector.weights.h5")
-    val_images, val_boxes = data.detector_arrays(500, args.seed + 1000, TRAIN_SIZE, args.workers)
+    size = tuple(int(v) for v in args.size.split("x"))
+    model = build_model(*size)
+    model.load_weights(Path(args.workdir) / f"detector{args.tag}.weights.h5")
+    val_images, val_boxes = data.detector_arrays(
+        500, args.seed + 1000, size, args.workers, region=args.region, max_plate=args.max_plate
+    )
     recall, precision = recall_at(model, val_images, val_boxes)
     print(f"checkpoint val recall {recall:.4f} precision {precision:.4f}", flush=True)
     history = [{"step": "checkpoint", "recall": recall, "precision": precision}]
@@ -203,7 +210,8 @@ def export(trained, images, args, history, seconds) -> None:
         io,
         version=args.version,
         training={
-            "data": f"synthetic scenes (edge.synth.scene.render_scene) {TRAIN_SIZE}, "
+            "data": f"synthetic scenes (edge.synth.scene.render_scene) {args.size}, "
+            f"region {args.region}, plates 7–{args.max_plate} px, init {args.init or 'random'}, "
             f"seed {args.seed}, {args.samples} scenes",
             "seed": args.seed,
             "steps": args.steps,
@@ -234,8 +242,17 @@ def main(argv=None) -> None:
         seed=2,
         eval_every=700,
         version="1.0.0",
+        extra=add_scene_options,
     )
     (export_checkpoint if args.export_only else train)(args)
+
+
+def add_scene_options(parser) -> None:
+    parser.add_argument("--size", default="384x288", help="training scene size WxH")
+    parser.add_argument("--region", default="mixed", choices=("mixed", "gb", "foreign", "half"))
+    parser.add_argument("--max-plate", type=int, default=110, help="largest plate height, px")
+    parser.add_argument("--init", help="weights to start from (a previous stage)")
+    parser.add_argument("--tag", default="", help="suffix of this stage's checkpoint files")
 
 
 if __name__ == "__main__":
