@@ -11,11 +11,29 @@ import os
 import sys
 
 from edge import __version__
-from edge.cli import bench_cmd, config_cmd, eval_cmd, hotlist_cmd, recognise_cmd, synth_cmd
+from edge.cli import (
+    bench_cmd,
+    config_cmd,
+    eval_cmd,
+    hotlist_cmd,
+    reads_cmd,
+    recognise_cmd,
+    run_cmd,
+    synth_cmd,
+)
 from edge.cli.common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, fail
 from edge.errors import RuntimeFailure, UserError
 
-COMMAND_MODULES = [config_cmd, synth_cmd, recognise_cmd, eval_cmd, bench_cmd, hotlist_cmd]
+COMMAND_MODULES = [
+    config_cmd,
+    run_cmd,
+    reads_cmd,
+    synth_cmd,
+    recognise_cmd,
+    eval_cmd,
+    bench_cmd,
+    hotlist_cmd,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

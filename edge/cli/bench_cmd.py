@@ -12,12 +12,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = add_command(
         subparsers,
         "bench",
-        help="time the recogniser per plate and the detector per 1456×1088 frame, one thread",
+        help="time the recogniser per plate and the detector per 1456×1088 frame (one thread), "
+        "the whole pipeline on a busy synthetic road, and hit latency to a local broker",
         example="anpr-edge bench --json",
         handler=run,
     )
     parser.add_argument("--frames", type=int, default=40, help="frames to time (default 40)")
     parser.add_argument("--plates", type=int, default=300, help="plate crops to time (default 300)")
+    parser.add_argument(
+        "--pipeline-frames",
+        type=int,
+        metavar="N",
+        help="frames of the busy road through the whole pipeline (default 15 × --frames)",
+    )
+    parser.add_argument(
+        "--latency-seconds",
+        type=float,
+        metavar="S",
+        help="seconds of the real unit in real time for hit latency (default 1.5 × --frames; "
+        "0 skips it)",
+    )
     add_config_flag(parser)
     add_json_flag(parser)
     # Optional sub-benchmarks; without one, `bench` times the vision stages as before.
@@ -84,11 +98,24 @@ def run_hotlist(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from edge.config import load_config
+    from edge.errors import UserError
+    from edge.unit.bench import bench_hit_latency, bench_pipeline
     from edge.vision.bench import bench_vision
 
+    pipeline_frames = args.pipeline_frames or 15 * args.frames
+    latency_s = 1.5 * args.frames if args.latency_seconds is None else args.latency_seconds
+    if args.frames < 1 or args.plates < 1 or pipeline_frames < 1 or latency_s < 0:
+        raise UserError(
+            "--frames, --plates and --pipeline-frames must be ≥ 1, --latency-seconds ≥ 0"
+        )
+    threads = load_config(args.config).models.threads
     args.detector = args.recogniser = args.region = None
     args.threads = 1
     result = bench_vision(reader_from_args(args), frames=args.frames, plates=args.plates)
+    result.update(bench_pipeline(pipeline_frames, threads=threads))
+    if latency_s > 0:
+        result.update(bench_hit_latency(latency_s))
     if args.json:
         print_json(result)
         return EXIT_OK
@@ -104,4 +131,20 @@ def run(args: argparse.Namespace) -> int:
         f"detector:   median {det['median']} ms, p90 {det['p90']} ms per "
         f"{result['frame'][0]}×{result['frame'][1]} frame ({det['n']} frames)"
     )
+    pipe = result["pipeline"]
+    print(
+        f"pipeline:   {result['pipeline_fps']} fps on a busy road ({pipe['frames']} frames, "
+        f"{pipe['threads']} threads; median {pipe['ms_per_frame']['median']} ms a frame, "
+        f"detector on {pipe['motion_ratio']:.0%} of frames)"
+    )
+    latency = result.get("hit_latency_ms")
+    if latency:
+        detail = result["hit_latency"]
+        print(
+            f"hit latency: median {latency['median']} ms, p99 {latency['p99']} ms from the frame "
+            f"a plate was first read to the broker's PUBACK ({detail['hits']} hits in "
+            f"{detail['seconds']:g} s at {detail['fps']:g} fps)"
+        )
+    elif "hit_latency" in result:
+        print(f"hit latency: not measured ({result['hit_latency'].get('note', 'no hits')})")
     return EXIT_OK

@@ -61,7 +61,58 @@ HOTLISTS = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (HOTLISTS,)
+READS = Migration(
+    2,
+    "reads-hits-outbox",
+    (
+        # Every vehicle read, as the exact JSON payload sent to the centre (so a retry sends the
+        # same bytes with the same read_id). `bytes` is the payload's size, for the quota;
+        # `delivered_at` is set on the broker's PUBACK, never on publish().
+        """CREATE TABLE plate_reads (
+            read_no INTEGER PRIMARY KEY,
+            read_id TEXT NOT NULL UNIQUE,
+            vrm TEXT NOT NULL,
+            captured_at TEXT NOT NULL,
+            confidence REAL NOT NULL,
+            direction TEXT,
+            frames INTEGER NOT NULL,
+            hit INTEGER NOT NULL DEFAULT 0 CHECK (hit IN (0, 1)),
+            payload TEXT NOT NULL,
+            bytes INTEGER NOT NULL,
+            stored_at REAL NOT NULL,
+            delivered_at REAL
+        )""",
+        "CREATE INDEX plate_reads_stored_at ON plate_reads (stored_at)",
+        # A hit is stored (and sent) as soon as enough frames agree, usually before its read;
+        # both carry the same read_id.
+        """CREATE TABLE plate_hits (
+            hit_no INTEGER PRIMARY KEY,
+            read_id TEXT NOT NULL UNIQUE,
+            vrm TEXT NOT NULL,
+            captured_at TEXT NOT NULL,
+            lists TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            bytes INTEGER NOT NULL,
+            stored_at REAL NOT NULL,
+            delivered_at REAL
+        )""",
+        "CREATE INDEX plate_hits_stored_at ON plate_hits (stored_at)",
+        # What is owed to the centre: one row per message not yet acknowledged, oldest first
+        # within a kind. Written in the same transaction as the read or hit it names.
+        """CREATE TABLE outbox (
+            kind TEXT NOT NULL CHECK (kind IN ('hit', 'read')),
+            ref_no INTEGER NOT NULL,
+            PRIMARY KEY (kind, ref_no)
+        ) WITHOUT ROWID""",
+        # Durable counters (evictions by retention and quota), reported in health.
+        """CREATE TABLE store_counters (
+            name TEXT PRIMARY KEY,
+            value INTEGER NOT NULL
+        ) WITHOUT ROWID""",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (HOTLISTS, READS)
 
 
 def schema_version(conn: sqlite3.Connection) -> int:

@@ -1,0 +1,93 @@
+"""`anpr-edge run`: the unit itself (edge.unit.service), as systemd or a person starts it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from edge.cli.common import EXIT_OK, add_command, add_config_flag, add_json_flag, print_json
+from edge.errors import UserError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = add_command(
+        subparsers,
+        "run",
+        help="run the unit: capture, read, group, check hotlists, store, publish (until "
+        "SIGTERM/SIGINT, --duration or the end of the source)",
+        example="anpr-edge run --config /etc/anpr-edge/unit.toml\n"
+        "anpr-edge run --source synthetic:look=ir,rate=40 --duration 60 --truth truth.csv",
+        handler=run,
+    )
+    add_config_flag(parser)
+    parser.add_argument(
+        "--source",
+        metavar="SPEC",
+        help="frame source instead of camera.source: picamera2[:N], opencv:URI, images:DIR, "
+        "synthetic[:seed=S,look=day|ir|night|mixed,rate=VEHICLES_PER_MIN,fps=F,paced=true|false]",
+    )
+    parser.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    parser.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
+    parser.add_argument(
+        "--truth",
+        metavar="CSV",
+        help="synthetic source: write vehicle_id,plate,first_frame,last_frame of every vehicle "
+        "shown",
+    )
+    add_json_flag(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from edge.config import load_config
+    from edge.config.loader import resolve_config_path
+    from edge.unit.console import setup_logging
+    from edge.unit.service import RunOptions, run_unit
+
+    if args.duration is not None and args.duration <= 0:
+        raise UserError("--duration must be more than 0 seconds")
+    if args.max_frames is not None and args.max_frames < 1:
+        raise UserError("--max-frames must be at least 1")
+    config = load_config(args.config)
+    status_line = setup_logging(config.logging.level, config.logging.format)
+    options = RunOptions(
+        source=args.source,
+        duration_s=args.duration,
+        max_frames=args.max_frames,
+        truth=Path(args.truth) if args.truth else None,
+        config_file=str(resolve_config_path(args.config)),
+    )
+    summary = run_unit(config, options, status_line=status_line)
+    if args.json:
+        print_json(summary)
+    else:
+        print_summary(summary, sys.stdout)
+    return summary["exit_code"] or EXIT_OK
+
+
+def print_summary(summary: dict, out) -> None:
+    backlog, delivered = summary["backlog"], summary["delivered"]
+    print(
+        f"\nsummary: {summary['frames']} frames in {summary['seconds']:.0f} s "
+        f"({summary['fps']} fps; {summary['frames_dropped']} dropped; the detector ran on "
+        f"{summary['motion_ratio']:.0%} of frames)",
+        file=out,
+    )
+    print(
+        f"  {summary['reads']} reads and {summary['hits']} hits; delivered to the broker: "
+        f"{delivered['reads']} reads, {delivered['hits']} hits; still buffered: "
+        f"{backlog['reads']} reads, {backlog['hits']} hits",
+        file=out,
+    )
+    latency = summary.get("hit_latency_ms")
+    if latency:
+        print(
+            f"  hit latency (plate first read → broker PUBACK): median {latency['median']} ms, "
+            f"p99 {latency['p99']} ms",
+            file=out,
+        )
+    print(
+        f"  memory {summary['rss_mb']} MB resident (peak {summary['peak_rss_mb']} MB); "
+        f"{summary['errors']} error(s)",
+        file=out,
+    )

@@ -1,0 +1,261 @@
+"""Reads, hits and the outbox in the unit's store (tables of migration 2).
+
+A read or hit is stored as the exact JSON payload the centre receives, in the same transaction
+as its outbox row; the publisher sends what the outbox names and the PUBACK deletes the row and
+stamps `delivered_at`. So a read survives a restart or a power cut until the broker has it, and
+a retry sends the same bytes with the same `read_id`.
+
+Space: `retention` deletes delivered records older than `storage.retention_days`; `quota` evicts,
+while the store's used pages exceed `storage.quota_mb`, delivered non-hit reads first (oldest
+first), then undelivered non-hit reads, then delivered hits, then undelivered hits; each eviction
+is counted (durably, in `store_counters`) so the centre learns from health what it will never get.
+
+The methods do not open transactions: the caller (the unit's single writer) wraps them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+Kind = Literal["hit", "read"]
+KINDS: tuple[Kind, ...] = ("hit", "read")
+EVICT_BATCH = 200
+
+# (counter name, table, condition), in eviction order: hits go last.
+_EVICTION_CLASSES = (
+    ("evicted_reads_delivered", "plate_reads", "hit = 0 AND delivered_at IS NOT NULL"),
+    ("evicted_reads_undelivered", "plate_reads", "hit = 0 AND delivered_at IS NULL"),
+    ("evicted_hit_reads_delivered", "plate_reads", "hit = 1 AND delivered_at IS NOT NULL"),
+    ("evicted_hits_delivered", "plate_hits", "delivered_at IS NOT NULL"),
+    ("evicted_hit_reads_undelivered", "plate_reads", "hit = 1 AND delivered_at IS NULL"),
+    ("evicted_hits_undelivered", "plate_hits", "delivered_at IS NULL"),
+)
+_TABLES = {"read": ("plate_reads", "read_no"), "hit": ("plate_hits", "hit_no")}
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """A message owed to the centre: which record, and the bytes to send."""
+
+    kind: Kind
+    no: int
+    read_id: str
+    payload: bytes
+    stored_at: float
+
+
+class ReadStore:
+    def __init__(self, conn: sqlite3.Connection, clock: Callable[[], float] = time.time):
+        self.conn, self.clock = conn, clock
+
+    # --- writing (inside the writer's transaction) ----------------------------------------
+
+    def add_hit(self, read_id: str, vrm: str, captured_at: str, lists: list[str], payload: str):
+        stored_at = self.clock()
+        cursor = self.conn.execute(
+            "INSERT INTO plate_hits (read_id, vrm, captured_at, lists, payload, bytes, stored_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (read_id, vrm, captured_at, ",".join(lists), payload, len(payload), stored_at),
+        )
+        return self._queue("hit", cursor.lastrowid, read_id, payload, stored_at)
+
+    def add_read(
+        self,
+        read_id: str,
+        vrm: str,
+        captured_at: str,
+        *,
+        confidence: float,
+        direction: str | None,
+        frames: int,
+        hit: bool,
+        payload: str,
+    ) -> OutboxItem:
+        stored_at = self.clock()
+        cursor = self.conn.execute(
+            "INSERT INTO plate_reads (read_id, vrm, captured_at, confidence, direction, frames,"
+            " hit, payload, bytes, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                read_id,
+                vrm,
+                captured_at,
+                confidence,
+                direction,
+                frames,
+                int(hit),
+                payload,
+                len(payload),
+                stored_at,
+            ),
+        )
+        return self._queue("read", cursor.lastrowid, read_id, payload, stored_at)
+
+    def _queue(self, kind: Kind, no: int | None, read_id: str, payload: str, stored_at: float):
+        assert no is not None
+        self.conn.execute("INSERT INTO outbox (kind, ref_no) VALUES (?, ?)", (kind, no))
+        return OutboxItem(kind, no, read_id, payload.encode(), stored_at)
+
+    def mark_delivered(self, kind: Kind, nos: list[int]) -> int:
+        """Stamp `nos` delivered and drop them from the outbox; returns how many were owed
+        (a record evicted meanwhile, or acknowledged twice, is not counted)."""
+        table, key = _TABLES[kind]
+        now = self.clock()
+        done = 0
+        for no in nos:
+            owed = self.conn.execute(
+                "DELETE FROM outbox WHERE kind = ? AND ref_no = ?", (kind, no)
+            ).rowcount
+            if owed:
+                self.conn.execute(f"UPDATE {table} SET delivered_at = ? WHERE {key} = ?", (now, no))
+                done += 1
+        return done
+
+    def expire(self, retention_s: float) -> int:
+        """Delete delivered records stored more than `retention_s` ago; returns how many.
+        Undelivered ones stay until delivered (or evicted by the quota)."""
+        cutoff = self.clock() - retention_s
+        removed = 0
+        for table in ("plate_reads", "plate_hits"):
+            removed += self.conn.execute(
+                f"DELETE FROM {table} WHERE stored_at < ? AND delivered_at IS NOT NULL", (cutoff,)
+            ).rowcount
+        if removed:
+            self._count("expired", removed)
+        return removed
+
+    def enforce_quota(self, max_bytes: int) -> dict[str, int]:
+        """Evict in `_EVICTION_CLASSES` order until the used pages fit `max_bytes`."""
+        evicted: dict[str, int] = {}
+        for name, table, condition in _EVICTION_CLASSES:
+            key = "read_no" if table == "plate_reads" else "hit_no"
+            kind = "read" if table == "plate_reads" else "hit"
+            while self.used_bytes() > max_bytes:
+                nos = [
+                    row[0]
+                    for row in self.conn.execute(
+                        f"SELECT {key} FROM {table} WHERE {condition} ORDER BY {key} LIMIT ?",
+                        (EVICT_BATCH,),
+                    )
+                ]
+                if not nos:
+                    break
+                marks = ",".join("?" * len(nos))
+                self.conn.execute(f"DELETE FROM {table} WHERE {key} IN ({marks})", nos)
+                self.conn.execute(
+                    f"DELETE FROM outbox WHERE kind = ? AND ref_no IN ({marks})", [kind, *nos]
+                )
+                evicted[name] = evicted.get(name, 0) + len(nos)
+        for name, count in evicted.items():
+            self._count(name, count)
+        return evicted
+
+    def _count(self, name: str, amount: int) -> None:
+        self.conn.execute(
+            "INSERT INTO store_counters (name, value) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+            (name, amount),
+        )
+
+    # --- reading (any connection) ---------------------------------------------------------
+
+    def pending(self, kind: Kind, after: int = 0, limit: int = 64) -> list[OutboxItem]:
+        """Owed messages of `kind` numbered above `after`, oldest first."""
+        table, key = _TABLES[kind]
+        rows = self.conn.execute(
+            f"SELECT t.{key}, t.read_id, t.payload, t.stored_at FROM outbox o "
+            f"JOIN {table} t ON t.{key} = o.ref_no WHERE o.kind = ? AND o.ref_no > ? "
+            "ORDER BY o.ref_no LIMIT ?",
+            (kind, after, limit),
+        ).fetchall()
+        return [OutboxItem(kind, no, rid, payload.encode(), at) for no, rid, payload, at in rows]
+
+    def backlog(self) -> dict[str, float | int | None]:
+        """How many messages are owed, and the age of the oldest, in seconds."""
+        counts = dict.fromkeys(KINDS, 0)
+        oldest: float | None = None
+        for kind in KINDS:
+            table, key = _TABLES[kind]
+            count, first = self.conn.execute(
+                f"SELECT COUNT(*), MIN(t.stored_at) FROM outbox o JOIN {table} t "
+                f"ON t.{key} = o.ref_no WHERE o.kind = ?",
+                (kind,),
+            ).fetchone()
+            counts[kind] = count
+            if first is not None:
+                oldest = first if oldest is None else min(oldest, first)
+        age = None if oldest is None else round(max(self.clock() - oldest, 0.0), 3)
+        return {"hits": counts["hit"], "reads": counts["read"], "oldest_age_s": age}
+
+    def used_bytes(self) -> int:
+        pages, free, size = (
+            self.conn.execute(f"PRAGMA {name}").fetchone()[0]
+            for name in ("page_count", "freelist_count", "page_size")
+        )
+        return (pages - free) * size
+
+    def counters(self) -> dict[str, int]:
+        return dict(self.conn.execute("SELECT name, value FROM store_counters").fetchall())
+
+    def records(self, kind: Kind, limit: int = 100, undelivered: bool = False) -> list[dict]:
+        """The newest stored reads or hits (newest first), without their images."""
+        where = "WHERE delivered_at IS NULL" if undelivered else ""
+        if kind == "read":
+            rows = self.conn.execute(
+                "SELECT read_id, vrm, captured_at, confidence, direction, frames, hit, "
+                f"stored_at, delivered_at FROM plate_reads {where} ORDER BY read_no DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+            return [
+                {
+                    "read_id": r[0],
+                    "vrm": r[1],
+                    "captured_at": r[2],
+                    "confidence": r[3],
+                    "direction": r[4],
+                    "frames": r[5],
+                    "hit": bool(r[6]),
+                    **_delivery(r[7], r[8]),
+                }
+                for r in rows
+            ]
+        rows = self.conn.execute(
+            "SELECT read_id, vrm, captured_at, lists, stored_at, delivered_at FROM plate_hits "
+            f"{where} ORDER BY hit_no DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [
+            {
+                "read_id": r[0],
+                "vrm": r[1],
+                "captured_at": r[2],
+                "lists": r[3].split(",") if r[3] else [],
+                **_delivery(r[4], r[5]),
+            }
+            for r in rows
+        ]
+
+    def payload(self, kind: Kind, read_id: str) -> str | None:
+        table, _ = _TABLES[kind]
+        row = self.conn.execute(
+            f"SELECT payload FROM {table} WHERE read_id = ?", (read_id,)
+        ).fetchone()
+        return row[0] if row else None
+
+
+def _delivery(stored_at: float, delivered_at: float | None) -> dict:
+    return {
+        "stored_at": rfc3339(stored_at),
+        "delivered": delivered_at is not None,
+        "delivered_at": None if delivered_at is None else rfc3339(delivered_at),
+    }
+
+
+def rfc3339(seconds: float) -> str:
+    """UTC with milliseconds and a Z, as every time on the wire."""
+    moment = datetime.fromtimestamp(seconds, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

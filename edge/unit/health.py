@@ -1,0 +1,144 @@
+"""Health: the figures the centre sees every `health.interval_s` (`anpr.health/1`) and the
+status file a technician's tools read.
+
+Clock synchronisation is the kernel's own verdict (`adjtimex`: TIME_ERROR means no time source
+has disciplined the clock; NTP daemons and `timedatectl` use the same flag), checked at most
+every 10 s. CPU temperature is read from the first thermal zone when there is one (a Pi has).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import json
+import os
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from edge.store.reads import ReadStore
+from edge.unit.payloads import HEALTH_SCHEMA, rfc3339
+from edge.unit.stages import Counters, Stage
+
+TIME_ERROR = 5
+THERMAL = Path("/sys/class/thermal/thermal_zone0/temp")
+CLOCK_CHECK_S = 10.0
+
+
+class ClockState:
+    """Is the system clock synchronised? Cached; safe to call from any thread."""
+
+    def __init__(self) -> None:
+        self._checked = -CLOCK_CHECK_S
+        self._synced = False
+        self._lock = threading.Lock()
+        try:
+            self._libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        except OSError:
+            self._libc = None
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if now - self._checked < CLOCK_CHECK_S:
+            return self._synced
+        with self._lock:
+            self._checked = now
+            self._synced = self._ask_kernel()
+        return self._synced
+
+    def _ask_kernel(self) -> bool:
+        if self._libc is None:
+            return False
+        timex = ctypes.create_string_buffer(512)  # struct timex, modes = 0: read only
+        state = self._libc.adjtimex(timex)
+        return 0 <= state < TIME_ERROR
+
+
+def cpu_temperature_c() -> float | None:
+    try:
+        return round(int(THERMAL.read_text().strip()) / 1000.0, 1)
+    except (OSError, ValueError):
+        return None
+
+
+def disk_free_mb(path: Path) -> float | None:
+    try:
+        return round(shutil.disk_usage(path.parent).free / 1e6, 1)
+    except OSError:
+        return None
+
+
+def rss_mb() -> float | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+class HealthReporter:
+    def __init__(
+        self,
+        unit_id: str,
+        counters: Counters,
+        store: sqlite3.Connection,
+        store_path: Path,
+        stages: list[Stage],
+        clock: ClockState,
+        extra: Callable[[], dict[str, Any]],
+    ):
+        self.unit_id, self.counters, self.store_path = unit_id, counters, store_path
+        self.store = ReadStore(store)
+        self.stages, self.clock, self.extra = stages, clock, extra
+        self.started = time.monotonic()
+        self._last = (self.started, 0)
+
+    def snapshot(self) -> dict[str, Any]:
+        now = time.monotonic()
+        counters = self.counters
+        last_at, last_frames = self._last
+        self._last = (now, counters.frames)
+        fps = (counters.frames - last_frames) / (now - last_at) if now > last_at else 0.0
+        extra = self.extra()
+        return {
+            "schema": HEALTH_SCHEMA,
+            "unit_id": self.unit_id,
+            "at": rfc3339(datetime.now(UTC)),
+            "uptime_s": round(now - self.started, 1),
+            "fps": round(fps, 2),
+            "frames": counters.frames,
+            "frames_dropped": counters.frames_dropped,
+            "camera_stalls": counters.camera_stalls,
+            "motion_ratio": round(extra.pop("motion_ratio", 0.0), 4),
+            "reads": counters.reads,
+            "hits": counters.hits,
+            "backlog": self.store.backlog(),
+            "delivered": {"reads": counters.delivered_reads, "hits": counters.delivered_hits},
+            "hotlists": extra.pop("hotlists", {}),
+            "cpu_temp_c": cpu_temperature_c(),
+            "disk_free_mb": disk_free_mb(self.store_path),
+            "store_mb": round(self.store.used_bytes() / 1e6, 2),
+            "evicted": self.store.counters(),
+            "clock_synced": self.clock(),
+            "rss_mb": rss_mb(),
+            "errors": counters.errors,
+            "stages": {stage.name: stage.alive(now) for stage in self.stages},
+            **extra,
+        }
+
+
+def write_status_file(path: Path, payload: dict[str, Any]) -> None:
+    """Atomically (write, then rename), owner-only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(payload, out, indent=2)
+    os.replace(temporary, path)

@@ -1,0 +1,347 @@
+"""The MQTT publisher: reads and hits from the store's outbox to the centre (DESIGN §3).
+
+- **Delivered means PUBACK.** A message is in flight from `publish()` until its PUBACK; only
+  then is the record marked delivered (through the store writer). Until then it stays in the
+  outbox, across reconnects (paho re-sends in-flight QoS 1 messages after a new CONNACK) and
+  restarts (the outbox is read again at start).
+- **Hits first, bounded window.** At most `window` messages are in flight; reads may use all
+  but `hit_reserve` of them, so a new hit is never queued behind a full window of reads.
+- **Backlog oldest first.** Reads are taken from the outbox in order (a cursor over `read_no`),
+  so after an outage the backlog drains from the oldest while any new hit goes straight out.
+- **Callbacks only enqueue.** paho's thread puts CONNACKs, disconnects and PUBACKs on a queue;
+  this stage's thread does everything else. Reconnection is paho's, with back-off 1 → 15 s.
+- **Status.** `online` (retained) on every connection; `offline` (retained) as the last will
+  and on an orderly stop. Health goes out at QoS 0 when connected.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from edge.hotlist.mqtt_client import BrokerSettings, make_client
+from edge.store.database import open_database
+from edge.store.reads import Kind, OutboxItem, ReadStore
+from edge.unit.payloads import encode, status_payload
+from edge.unit.stages import Counters, Stage
+
+log = logging.getLogger(__name__)
+
+POLL_S = 0.2
+READ_BATCH = 128
+RESYNC_AFTER_REFUSAL_S = 30.0
+STALE_S = 120.0  # in flight this long while connected: sent again
+BACKOFF_S = (1, 15)  # seconds: doubling from 1 to 15 between connection attempts
+
+
+@dataclass(frozen=True)
+class Topics:
+    prefix: str
+    unit_id: str
+
+    def _of(self, name: str) -> str:
+        return f"{self.prefix}/units/{self.unit_id}/{name}"
+
+    @property
+    def hits(self) -> str:
+        return self._of("hits")
+
+    @property
+    def reads(self) -> str:
+        return self._of("reads")
+
+    @property
+    def status(self) -> str:
+        return self._of("status")
+
+    @property
+    def health(self) -> str:
+        return self._of("health")
+
+
+class Publisher:
+    def __init__(
+        self,
+        broker: BrokerSettings,
+        topics: Topics,
+        store_path: Path,
+        stage: Stage,
+        counters: Counters,
+        on_delivered: Callable[[Kind, int], None],
+        versions: Callable[[], dict[str, Any]],
+        *,
+        window: int = 32,
+        hit_reserve: int = 8,
+    ):
+        self.broker, self.topics, self.store_path = broker, topics, store_path
+        self.stage, self.counters, self.on_delivered = stage, counters, on_delivered
+        self.versions, self.window, self.hit_reserve = versions, window, hit_reserve
+        self.events: queue.Queue = queue.Queue()
+        self.connected = False
+        self.max_in_flight = 0
+        self.hit_latency_ms: deque[float] = deque(maxlen=10_000)
+        self.hit_decision_ms: deque[float] = deque(maxlen=10_000)
+        self._inflight: dict[int, tuple[OutboxItem, float]] = {}
+        self._hits: OrderedDict[int, OutboxItem] = OrderedDict()
+        self._hits_loaded_upto = 0
+        self._timings: dict[int, tuple[float, float]] = {}
+        self._reads: deque[OutboxItem] = deque()
+        self._read_cursor = 0
+        self._reads_dirty = True
+        self._resync_at: float | None = None
+        self._closing_at: float | None = None
+        self._status_mid: int | None = None
+        self._status_acked = threading.Event()
+        self.started = datetime.now(UTC)
+        self.client = make_client(broker)
+        self.client.max_inflight_messages_set(window + 4)  # + status messages
+        self.client.reconnect_delay_set(*BACKOFF_S)
+        offline = status_payload(topics.unit_id, "offline", self.started, versions())
+        self.client.will_set(topics.status, encode(offline), qos=1, retain=True)
+        self.client.on_connect = lambda c, u, flags, rc, p: self.events.put(("connack", rc))
+        self.client.on_disconnect = lambda c, u, flags, rc, p: self.events.put(("gone", rc))
+        self.client.on_publish = lambda c, u, mid, rc, p: self.events.put(("puback", mid, rc))
+        self.client.on_connect_fail = lambda c, u: self.events.put(("unreachable",))
+        self._told_unreachable = False
+
+    # --- called from other threads: enqueue only ------------------------------------------
+
+    def stored(self, item: OutboxItem, timing: tuple[float, float] | None) -> None:
+        self.events.put(("stored", item, timing))
+
+    def health(self, payload: dict[str, Any]) -> None:
+        self.events.put(("health", encode(payload)))
+
+    def close(self, timeout_s: float) -> None:
+        """Ask the stage to finish: send what it can within `timeout_s`, then say offline."""
+        self.events.put(("close", time.monotonic() + timeout_s))
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "connected": self.connected,
+            "in_flight": len(self._inflight),
+            "hits_waiting": len(self._hits),
+        }
+
+    # --- the stage's thread ----------------------------------------------------------------
+
+    def run(self) -> None:
+        conn = open_database(self.store_path)
+        try:
+            self.store = ReadStore(conn)
+            self._resync()
+            self.client.connect_async(
+                self.broker.host, self.broker.port, keepalive=self.broker.keepalive_s
+            )
+            self.client.loop_start()
+            while not self._finished():
+                self.stage.beat()
+                self._handle_events()
+                if self.connected:
+                    if self._resync_at is not None and time.monotonic() >= self._resync_at:
+                        self._resync()
+                    self._resend_stale()
+                    self._fill_window()
+            self._say_offline()
+        finally:
+            self.client.disconnect()
+            self.client.loop_stop()
+            conn.close()
+
+    def _finished(self) -> bool:
+        if self._closing_at is None:
+            return False
+        if not self.connected:
+            return True  # nothing can go now; the outbox keeps it for the next start
+        nothing_left = not self._inflight and not self._hits and not self._reads_waiting()
+        return nothing_left or time.monotonic() >= self._closing_at
+
+    def _reads_waiting(self) -> bool:
+        if self._reads:
+            return True
+        if self._reads_dirty:
+            self._refill_reads()
+        return bool(self._reads)
+
+    def _handle_events(self) -> None:
+        try:
+            event = self.events.get(timeout=POLL_S)
+        except queue.Empty:
+            return
+        while True:
+            self._handle(event)
+            try:
+                event = self.events.get_nowait()
+            except queue.Empty:
+                return
+
+    def _handle(self, event: tuple) -> None:
+        kind = event[0]
+        if kind == "puback":
+            self._acked(event[1], event[2])
+        elif kind == "stored":
+            item, timing = event[1], event[2]
+            if item.kind == "read":
+                self._reads_dirty = True  # read from the outbox in order, with the backlog
+            elif item.no > self._hits_loaded_upto:
+                self._hits[item.no] = item
+                if timing is not None:
+                    self._timings[item.no] = timing
+        elif kind == "connack":
+            self._connected(event[1])
+        elif kind == "gone":
+            if self.connected:
+                log.warning(
+                    "broker connection lost (%s); buffering, reconnecting with back-off", event[1]
+                )
+            self.connected = False
+            self._told_unreachable = True
+        elif kind == "unreachable" and not self._told_unreachable:
+            self._told_unreachable = True  # once per outage, not on every retry
+            log.warning(
+                "cannot reach the broker %s:%s; buffering reads and hits in the store and "
+                "retrying with back-off",
+                self.broker.host,
+                self.broker.port,
+            )
+        elif kind == "health" and self.connected:
+            self.client.publish(self.topics.health, event[1], qos=0)
+        elif kind == "close":
+            self._closing_at = event[1]
+
+    def _connected(self, reason: Any) -> None:
+        if reason.is_failure:
+            log.error(
+                "broker %s:%s refused the connection: %s",
+                self.broker.host,
+                self.broker.port,
+                reason,
+            )
+            return
+        self.connected = True
+        self._told_unreachable = False
+        now = time.monotonic()  # paho sends what was in flight again: its clocks restart
+        self._inflight = {mid: (item, now) for mid, (item, _) in self._inflight.items()}
+        log.info(
+            "connected to broker %s:%s; %d message(s) in flight will be re-sent",
+            self.broker.host,
+            self.broker.port,
+            len(self._inflight),
+        )
+        online = status_payload(self.topics.unit_id, "online", datetime.now(UTC), self.versions())
+        self._status_mid = self.client.publish(
+            self.topics.status, encode(online), qos=1, retain=True
+        ).mid
+
+    def _fill_window(self) -> None:
+        while len(self._inflight) < self.window:
+            item = self._hits.popitem(last=False)[1] if self._hits else None
+            if item is None:
+                if len(self._inflight) >= self.window - self.hit_reserve:
+                    return
+                item = self._next_read()
+                if item is None:
+                    return
+            topic = self.topics.hits if item.kind == "hit" else self.topics.reads
+            info = self.client.publish(topic, item.payload, qos=1)
+            if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+                log.error("publish of %s %s failed: %s", item.kind, item.read_id, info.rc)
+                self._requeue(item)
+                return
+            # NO_CONN: paho keeps the message and sends it after the next CONNACK
+            self._inflight[info.mid] = (item, time.monotonic())
+            self.max_in_flight = max(self.max_in_flight, len(self._inflight))
+
+    def _next_read(self) -> OutboxItem | None:
+        if not self._reads and self._reads_dirty:
+            self._refill_reads()
+        return self._reads.popleft() if self._reads else None
+
+    def _refill_reads(self) -> None:
+        flying = {item.no for item, _ in self._inflight.values() if item.kind == "read"}
+        rows = self.store.pending("read", after=self._read_cursor, limit=READ_BATCH)
+        if rows:
+            self._read_cursor = rows[-1].no
+        self._reads.extend(row for row in rows if row.no not in flying)
+        self._reads_dirty = len(rows) == READ_BATCH
+
+    def _acked(self, mid: int, reason: Any) -> None:
+        if mid == self._status_mid:
+            self._status_acked.set()
+            return
+        entry = self._inflight.pop(mid, None)
+        if entry is None:
+            return
+        item, _sent = entry
+        if reason.is_failure:
+            self.counters.publish_failures += 1
+            log.error("broker refused %s %s: %s; retrying later", item.kind, item.read_id, reason)
+            self._resync_at = time.monotonic() + RESYNC_AFTER_REFUSAL_S
+            return
+        self.on_delivered(item.kind, item.no)
+        if item.kind == "hit":
+            self.counters.delivered_hits += 1
+            timing = self._timings.pop(item.no, None)
+            if timing is not None:
+                now = time.monotonic()
+                self.hit_latency_ms.append((now - timing[0]) * 1000)
+                self.hit_decision_ms.append((now - timing[1]) * 1000)
+        else:
+            self.counters.delivered_reads += 1
+
+    def _requeue(self, item: OutboxItem) -> None:
+        if item.kind == "hit":
+            self._hits[item.no] = item
+            self._hits = OrderedDict(sorted(self._hits.items()))
+        else:
+            self._read_cursor = min(self._read_cursor, item.no - 1)
+            self._reads.clear()
+            self._reads_dirty = True
+
+    def _resend_stale(self) -> None:
+        now = time.monotonic()
+        for mid, (item, sent) in list(self._inflight.items()):
+            if now - sent > STALE_S:
+                log.warning(
+                    "%s %s unacknowledged for %.0f s; sending again",
+                    item.kind,
+                    item.read_id,
+                    now - sent,
+                )
+                del self._inflight[mid]
+                self._requeue(item)
+
+    def _resync(self) -> None:
+        """Take what is owed from the outbox again (at start, and after a refusal)."""
+        self._resync_at = None
+        flying = {(item.kind, item.no) for item, _ in self._inflight.values()}
+        hits = self.store.pending("hit", after=0, limit=1_000_000)
+        self._hits = OrderedDict((h.no, h) for h in hits if ("hit", h.no) not in flying)
+        # a hit stored before this read of the outbox may still be announced: not twice
+        self._hits_loaded_upto = max(self._hits_loaded_upto, hits[-1].no if hits else 0)
+        self._read_cursor = 0
+        self._reads.clear()
+        self._reads_dirty = True
+
+    def _say_offline(self) -> None:
+        if not self.connected:
+            return
+        offline = status_payload(self.topics.unit_id, "offline", datetime.now(UTC), self.versions())
+        info = self.client.publish(self.topics.status, encode(offline), qos=1, retain=True)
+        self._status_mid = info.mid
+        self._status_acked.clear()
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline and not self._status_acked.is_set():
+            self._handle_events()
+        if not self._status_acked.is_set():
+            log.warning("the broker did not acknowledge the offline status")

@@ -1,0 +1,55 @@
+"""What the unit says about its run: the live status line and the summary at the end."""
+
+from __future__ import annotations
+
+import resource
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+
+from edge.unit.health import rss_mb
+from edge.unit.publisher import Publisher
+from edge.unit.stages import Counters
+
+
+def status_text(counters: Counters, publisher: Publisher, elapsed: float) -> str:
+    link = "broker up" if publisher.status()["connected"] else "broker DOWN, buffering"
+    waiting = counters.stored - counters.delivered_reads - counters.delivered_hits
+    return (
+        f"{timedelta(seconds=int(elapsed))}  {counters.frames / max(elapsed, 1e-6):5.1f} fps  "
+        f"reads {counters.reads}  hits {counters.hits}  to send {max(waiting, 0)}  {link}"
+    )
+
+
+def run_summary(
+    counters: Counters, publisher: Publisher, final: dict, elapsed: float, crashed: bool
+) -> dict[str, Any]:
+    return {
+        "exit_code": 1 if crashed else 0,
+        "seconds": round(elapsed, 2),
+        "frames": counters.frames,
+        "frames_dropped": counters.frames_dropped,
+        "fps": round(counters.frames / elapsed, 2) if elapsed > 0 else 0.0,
+        "pipeline_fps": round(counters.frames / counters.busy_s, 2) if counters.busy_s else None,
+        "motion_ratio": final["motion_ratio"],
+        "reads": counters.reads,
+        "hits": counters.hits,
+        "delivered": {"reads": counters.delivered_reads, "hits": counters.delivered_hits},
+        "backlog": final["backlog"],
+        "hit_latency_ms": percentiles(list(publisher.hit_latency_ms)),
+        "hit_decision_to_puback_ms": percentiles(list(publisher.hit_decision_ms)),
+        "errors": counters.errors,
+        "rss_mb": rss_mb(),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def percentiles(values: list[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    return {
+        "median": round(float(np.median(values)), 1),
+        "p99": round(float(np.percentile(values, 99)), 1),
+        "n": len(values),
+    }
