@@ -17,8 +17,13 @@ from edge.unit.pipeline import HitDecided, ReadDecided
 from edge.unit.publisher import Publisher, Topics
 from edge.unit.stages import Counters, Stage
 from edge.unit.writer import END, StoreSettings, StoreWriter
-from tests.broker import MosquittoBroker
-from tests.test_unit_support import PREFIX, Subscriber, validate, wait_for
+from tests.test_unit_support import (
+    PREFIX,
+    Subscriber,
+    persistent_broker,
+    validate,
+    wait_for,
+)
 
 pytestmark = pytest.mark.broker
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -42,6 +47,7 @@ class Unit:
 
     def __init__(self, folder, broker, window: int = 32, hit_reserve: int = 8):
         self.path = folder / "anpr.db"
+        open_database(self.path).close()  # created and migrated once, as the service does
         self.counters = Counters()
         self.publisher = Publisher(
             BrokerSettings(broker.host, broker.port, "anpr-unit-1", keepalive_s=5),
@@ -60,8 +66,9 @@ class Unit:
             self.counters,
             on_stored=self.publisher.stored,
         )
-        self.threads = [threading.Thread(target=self.writer.run)]
-        self.threads.append(threading.Thread(target=self.publisher.run))
+        # daemon: a failing test must not leave the suite waiting for them at exit
+        self.threads = [threading.Thread(target=self.writer.run, daemon=True)]
+        self.threads.append(threading.Thread(target=self.publisher.run, daemon=True))
         for thread in self.threads:
             thread.start()
 
@@ -124,21 +131,20 @@ def test_a_new_hit_overtakes_a_read_backlog_that_drains_oldest_first(tmp_path, b
     subscriber.close()
 
 
-def persistent_broker(folder, broker) -> MosquittoBroker:
-    """A broker on `broker`'s port that keeps sessions across its restarts (`broker` stops).
-    Started as root, mosquitto would drop to its own user, which cannot write in the test's
-    private folder: `user root` keeps it (ignored when the tests do not run as root)."""
-    broker.stop()
-    return MosquittoBroker(
-        folder,
-        port=broker.port,
-        extra_config=f"persistence true\npersistence_location {folder}/\nuser root\n",
-    )
+@pytest.fixture
+def outage_broker(tmp_path, broker):
+    """A broker on `broker`'s port that keeps sessions across its restarts."""
+    instance = persistent_broker(tmp_path, broker)
+    instance.start()
+    try:
+        yield instance
+    finally:
+        instance.stop()
 
 
-def test_nothing_is_delivered_while_the_broker_is_down_and_everything_after(tmp_path, broker):
-    outage_broker = persistent_broker(tmp_path, broker)
-    outage_broker.start()
+def test_nothing_is_delivered_while_the_broker_is_down_and_everything_after(
+    tmp_path, outage_broker
+):
     subscriber = Subscriber(outage_broker, persistent=True)
     unit = Unit(tmp_path, outage_broker)
     wait_for(lambda: unit.publisher.connected, "the unit did not connect")
@@ -161,7 +167,6 @@ def test_nothing_is_delivered_while_the_broker_is_down_and_everything_after(tmp_
     assert {r["read_id"] for r in subscriber.of("reads")} == {r.read_id for r in sent}
     assert [h["read_id"] for h in subscriber.of("hits")] == [hot.read_id]
     subscriber.close()
-    outage_broker.stop()
 
 
 def test_status_is_retained_online_then_offline_with_versions(tmp_path, broker):

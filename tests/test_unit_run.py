@@ -19,8 +19,13 @@ import pytest
 
 from edge.unit.truth import read_truth, score
 from tests.conftest import REPO
-from tests.test_unit_publisher import persistent_broker
-from tests.test_unit_support import Subscriber, validate, wait_for, write_unit_config
+from tests.test_unit_support import (
+    Subscriber,
+    persistent_broker,
+    validate,
+    wait_for,
+    write_unit_config,
+)
 
 pytestmark = pytest.mark.broker
 LONG = os.environ.get("ANPR_EDGE_LONG_TESTS") == "1"
@@ -175,9 +180,18 @@ def test_sigterm_stops_in_order_and_systemd_hears_every_step(tmp_path, broker):
     subscriber.close()
 
 
-def run_through_outage(tmp_path, broker, outage_s: float, run_s: float) -> None:
-    outage_broker = persistent_broker(tmp_path, broker)
-    outage_broker.start()
+@pytest.fixture
+def outage_broker(tmp_path, broker):
+    """A broker on `broker`'s port that keeps sessions across its restarts."""
+    instance = persistent_broker(tmp_path, broker)
+    instance.start()
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+def run_through_outage(tmp_path, outage_broker, outage_s: float, run_s: float) -> None:
     config = write_unit_config(tmp_path, outage_broker, fps=15.0)
     subscriber = Subscriber(outage_broker, persistent=True)
     unit = start(
@@ -205,16 +219,15 @@ def run_through_outage(tmp_path, broker, outage_s: float, run_s: float) -> None:
     reads, _hits = check_delivery(config, subscriber)
     assert len(reads) >= 5
     subscriber.close()
-    outage_broker.stop()
 
 
-def test_a_broker_outage_loses_nothing(tmp_path, broker):
-    run_through_outage(tmp_path, broker, outage_s=4.0, run_s=20.0)
+def test_a_broker_outage_loses_nothing(tmp_path, outage_broker):
+    run_through_outage(tmp_path, outage_broker, outage_s=4.0, run_s=20.0)
 
 
 @long_only
-def test_a_30_second_broker_outage_loses_nothing(tmp_path, broker):
-    run_through_outage(tmp_path, broker, outage_s=30.0, run_s=75.0)
+def test_a_30_second_broker_outage_loses_nothing(tmp_path, outage_broker):
+    run_through_outage(tmp_path, outage_broker, outage_s=30.0, run_s=75.0)
 
 
 @long_only

@@ -283,3 +283,38 @@ def test_motion_gate_skips_an_empty_road_and_opens_for_a_vehicle():
 def test_the_demo_config_source_is_the_synthetic_road():
     source = make_source(load_config(REPO / "firmware_config" / "demo.toml"))
     assert isinstance(source, SyntheticRoad) and source.paced
+
+
+def test_scoring_by_truth_counts_right_wrong_duplicate_missed_and_ghost_reads():
+    from datetime import UTC, datetime, timedelta
+
+    from edge.unit.truth import TruthVehicle, score
+
+    t0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
+
+    def vehicle(i: int, plate: str, start: float) -> TruthVehicle:
+        at = t0 + timedelta(seconds=start)
+        return TruthVehicle(i, plate, at, at + timedelta(seconds=1), "towards", "ir", True)
+
+    def read(vrm: str, start: float) -> dict:
+        at = t0 + timedelta(seconds=start)
+        return {"vrm": vrm, "first_seen": at.isoformat(), "last_seen": at.isoformat()}
+
+    truth = [
+        vehicle(0, "AB12CDE", 0),
+        vehicle(1, "XY51ZZT", 5),
+        vehicle(2, "KW10FZM", 10),
+        vehicle(3, "LC62UPC", 15),
+    ]
+    reads = [
+        read("AB12CDE", 0.5),  # right
+        read("XY51ZZT", 5.2),
+        read("XY51ZZ", 5.6),  # the same vehicle twice
+        read("FZM", 10.3),  # one row of a two-row plate: a wrong read, not a ghost
+        read("QQ99QQQ", 30),  # nothing in view: a ghost
+    ]
+    result = score(truth, reads)
+    assert result["vehicles"] == 4 and result["read_once_right"] == 1
+    assert result["duplicated"] == [("XY51ZZT", ["XY51ZZT", "XY51ZZ"])]
+    assert result["wrong"] == [("KW10FZM", "FZM")]
+    assert result["missed"] == ["LC62UPC"] and result["ghost_reads"] == ["QQ99QQQ"]

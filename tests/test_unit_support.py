@@ -17,6 +17,7 @@ from referencing import Registry, Resource
 
 from edge.config import load_config
 from edge.unit.demo import prepare_demo_hotlist
+from tests.broker import MosquittoBroker
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "docs" / "schemas"
 PREFIX = "anpr/v1"
@@ -88,6 +89,7 @@ class Subscriber:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = lambda *args: self.connected.clear()
         self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
         self.client.reconnect_delay_set(1, 2)
         properties = Properties(PacketTypes.CONNECT)
         properties.SessionExpiryInterval = 3600 if persistent else 0
@@ -98,8 +100,12 @@ class Subscriber:
         wait_for(self.connected.is_set, "the subscriber did not connect")
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
-        if not (self.persistent and flags.session_present):
-            client.subscribe(f"{PREFIX}/#", qos=1)
+        if self.persistent and flags.session_present:
+            self.connected.set()  # the broker kept the subscription
+        else:
+            client.subscribe(f"{PREFIX}/#", qos=1)  # connected once the SUBACK is back
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
         self.connected.set()
 
     def _on_message(self, client, userdata, message) -> None:
@@ -122,3 +128,15 @@ def wait_for(condition, what: str, timeout_s: float = 30.0) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout_s:.0f} s: {what}")
+
+
+def persistent_broker(folder, broker) -> MosquittoBroker:
+    """A broker on `broker`'s port that keeps sessions across its restarts (`broker` stops).
+    Started as root, mosquitto would drop to its own user, which cannot write in the test's
+    private folder: `user root` keeps it (ignored when the tests do not run as root)."""
+    broker.stop()
+    return MosquittoBroker(
+        folder,
+        port=broker.port,
+        extra_config=f"persistence true\npersistence_location {folder}/\nuser root\n",
+    )

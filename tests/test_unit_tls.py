@@ -20,6 +20,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from edge.hotlist.mqtt_client import BrokerSettings
 from edge.records import PlateRead, new_read_id
+from edge.store import open_database
 from edge.unit.pipeline import ReadDecided
 from edge.unit.publisher import Publisher, Topics
 from edge.unit.stages import Counters, Stage
@@ -99,6 +100,7 @@ def mtls_broker(tmp_path):
 def run_publisher(folder, settings: BrokerSettings):
     counters = Counters()
     path = folder / "anpr.db"
+    open_database(path).close()  # created and migrated once, as the service does
     holder: dict = {}
     publisher = Publisher(
         settings, Topics(PREFIX, "unit-1"), path, Stage("publisher", 10), counters,
@@ -109,7 +111,10 @@ def run_publisher(folder, settings: BrokerSettings):
         StoreSettings(path, 86400.0, 10**9), Stage("w", 10), counters, publisher.stored
     )
     holder["writer"] = writer
-    threads = [threading.Thread(target=writer.run), threading.Thread(target=publisher.run)]
+    threads = [
+        threading.Thread(target=writer.run, daemon=True),
+        threading.Thread(target=publisher.run, daemon=True),
+    ]
     for thread in threads:
         thread.start()
     read = PlateRead(
@@ -134,15 +139,19 @@ def test_reads_go_over_mutual_tls_and_without_a_certificate_nothing_goes(tmp_pat
         CallbackAPIVersion.VERSION2, client_id="watcher", protocol=MQTTProtocolVersion.MQTTv5
     )
     watcher.tls_set(ca_certs=str(ca), certfile=str(cert), keyfile=str(key))
+    subscribed = threading.Event()
     watcher.on_connect = lambda c, *a: c.subscribe(f"{PREFIX}/#", qos=1)
+    watcher.on_subscribe = lambda *a: subscribed.set()
     watcher.on_message = lambda c, u, m: received.append(m)
     watcher.connect("127.0.0.1", port)
     watcher.loop_start()
+    wait_for(subscribed.is_set, "the watcher did not subscribe")
 
     good = BrokerSettings("127.0.0.1", port, "anpr-unit-1", tls=True, ca=ca, cert=cert, key=key)
     publisher, writer, threads, counters, read = run_publisher(tmp_path / "good", good)
     wait_for(lambda: counters.delivered_reads == 1, "no delivery over mutual TLS")
     stop(publisher, writer, threads)
+    wait_for(lambda: any(m.topic.endswith("/reads") for m in received), "read not received")
     reads = [m for m in received if m.topic.endswith("/reads")]
     assert len(reads) == 1
     payload = json.loads(reads[0].payload)

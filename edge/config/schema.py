@@ -86,6 +86,10 @@ class RecognitionSection(Section):
     track_gap_s: Annotated[float, Field(gt=0.0, le=10.0)] = 0.6
     max_track_s: Annotated[float, Field(gt=0.0, le=120.0)] = 10.0
     motion_gating: bool = True
+    # A vehicle's voted plate below this confidence is not reported at all (a fragment or a
+    # sign, not a plate); between it and models.recogniser_min_confidence it is a read that
+    # never raises a hit.
+    min_read_confidence: Fraction = 0.1
 
 
 class HotlistSection(Section):

@@ -54,7 +54,8 @@ class ReadDecided:
 class PipelineSettings:
     region: str = "gb"
     hit_min_frames: int = 3
-    min_confidence: float = 0.5
+    min_confidence: float = 0.5  # below: stored and sent, but never a hit
+    min_read_confidence: float = 0.0  # below: not a read at all (junk, not a vehicle)
 
 
 Emit = Callable[[HitDecided | ReadDecided], None]
@@ -123,7 +124,13 @@ class Pipeline:
 
     def _decide(self, track: Track) -> None:
         decided = track.vote(self.settings.region)
-        if decided is None or (len(track.observations) < MIN_READ_FRAMES and track.hit_vrm is None):
+        no_hit = track.hit_vrm is None
+        if (
+            decided is None
+            or len(decided.text) < MIN_READ_CHARS
+            or (no_hit and len(track.observations) < MIN_READ_FRAMES)
+            or (no_hit and decided.confidence < self.settings.min_read_confidence)
+        ):
             self.counters.reads_discarded += 1
             return
         hit = track.hit_vrm is not None
@@ -245,15 +252,16 @@ def _part_of(piece: str, whole: str) -> bool:
     )
 
 
-def _near(a: Track, b: Track) -> bool:
-    """Were the two plates close together at some moment both were seen (within 0.4 s; near
-    vehicles cross the picture fast)?"""
-    for x in a.observations:
-        for y in b.observations:
-            if abs(x.monotonic_s - y.monotonic_s) > NEAR_S:
-                continue
-            (ax, ay), (bx, by) = x.detection.box.centre, y.detection.box.centre
-            reach = NEAR_HEIGHTS * max(x.detection.box.h, y.detection.box.h)
-            if abs(ax - bx) <= reach and abs(ay - by) <= reach:
-                return True
+def _near(piece: Track, whole: Track) -> bool:
+    """Was the piece where the whole plate was (or was heading: near vehicles cross the picture
+    fast) at some moment within NEAR_S of the whole plate being seen?"""
+    first, last = whole.first.monotonic_s - NEAR_S, whole.last.monotonic_s + NEAR_S
+    for seen in piece.observations:
+        if not first <= seen.monotonic_s <= last:
+            continue
+        x, y, height = whole.predict(seen.monotonic_s)
+        cx, cy = seen.detection.box.centre
+        reach = NEAR_HEIGHTS * max(height, seen.detection.box.h)
+        if abs(cx - x) <= reach and abs(cy - y) <= reach:
+            return True
     return False

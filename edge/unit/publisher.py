@@ -20,7 +20,7 @@ import logging
 import queue
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,12 +33,12 @@ from edge.hotlist.mqtt_client import BrokerSettings, make_client
 from edge.store.database import open_database
 from edge.store.reads import Kind, OutboxItem, ReadStore
 from edge.unit.payloads import encode, status_payload
+from edge.unit.sendorder import SendOrder
 from edge.unit.stages import Counters, Stage
 
 log = logging.getLogger(__name__)
 
 POLL_S = 0.2
-READ_BATCH = 128
 RESYNC_AFTER_REFUSAL_S = 30.0
 STALE_S = 120.0  # in flight this long while connected: sent again
 BACKOFF_S = (1, 15)  # seconds: doubling from 1 to 15 between connection attempts
@@ -92,12 +92,8 @@ class Publisher:
         self.hit_latency_ms: deque[float] = deque(maxlen=10_000)
         self.hit_decision_ms: deque[float] = deque(maxlen=10_000)
         self._inflight: dict[int, tuple[OutboxItem, float]] = {}
-        self._hits: OrderedDict[int, OutboxItem] = OrderedDict()
-        self._hits_loaded_upto = 0
         self._timings: dict[int, tuple[float, float]] = {}
-        self._reads: deque[OutboxItem] = deque()
-        self._read_cursor = 0
-        self._reads_dirty = True
+        self.order: SendOrder | None = None  # made in the stage's thread (its own connection)
         self._resync_at: float | None = None
         self._closing_at: float | None = None
         self._status_mid: int | None = None
@@ -130,7 +126,7 @@ class Publisher:
         return {
             "connected": self.connected,
             "in_flight": len(self._inflight),
-            "hits_waiting": len(self._hits),
+            "hits_waiting": self.order.hits_waiting if self.order else 0,
         }
 
     # --- the stage's thread ----------------------------------------------------------------
@@ -138,7 +134,7 @@ class Publisher:
     def run(self) -> None:
         conn = open_database(self.store_path)
         try:
-            self.store = ReadStore(conn)
+            self.order = SendOrder(ReadStore(conn), self._flying)
             self._resync()
             self.client.connect_async(
                 self.broker.host, self.broker.port, keepalive=self.broker.keepalive_s
@@ -163,15 +159,11 @@ class Publisher:
             return False
         if not self.connected:
             return True  # nothing can go now; the outbox keeps it for the next start
-        nothing_left = not self._inflight and not self._hits and not self._reads_waiting()
+        nothing_left = not self._inflight and not self.order.anything_waiting()
         return nothing_left or time.monotonic() >= self._closing_at
 
-    def _reads_waiting(self) -> bool:
-        if self._reads:
-            return True
-        if self._reads_dirty:
-            self._refill_reads()
-        return bool(self._reads)
+    def _flying(self) -> set[tuple[str, int]]:
+        return {(item.kind, item.no) for item, _ in self._inflight.values()}
 
     def _handle_events(self) -> None:
         try:
@@ -191,12 +183,8 @@ class Publisher:
             self._acked(event[1], event[2])
         elif kind == "stored":
             item, timing = event[1], event[2]
-            if item.kind == "read":
-                self._reads_dirty = True  # read from the outbox in order, with the backlog
-            elif item.no > self._hits_loaded_upto:
-                self._hits[item.no] = item
-                if timing is not None:
-                    self._timings[item.no] = timing
+            if self.order.announced(item) and timing is not None:
+                self._timings[item.no] = timing
         elif kind == "connack":
             self._connected(event[1])
         elif kind == "gone":
@@ -245,35 +233,22 @@ class Publisher:
 
     def _fill_window(self) -> None:
         while len(self._inflight) < self.window:
-            item = self._hits.popitem(last=False)[1] if self._hits else None
+            item = self.order.next_hit()
             if item is None:
                 if len(self._inflight) >= self.window - self.hit_reserve:
-                    return
-                item = self._next_read()
+                    return  # the rest of the window is kept for hits
+                item = self.order.next_read()
                 if item is None:
                     return
             topic = self.topics.hits if item.kind == "hit" else self.topics.reads
             info = self.client.publish(topic, item.payload, qos=1)
             if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
                 log.error("publish of %s %s failed: %s", item.kind, item.read_id, info.rc)
-                self._requeue(item)
+                self.order.again(item)
                 return
             # NO_CONN: paho keeps the message and sends it after the next CONNACK
             self._inflight[info.mid] = (item, time.monotonic())
             self.max_in_flight = max(self.max_in_flight, len(self._inflight))
-
-    def _next_read(self) -> OutboxItem | None:
-        if not self._reads and self._reads_dirty:
-            self._refill_reads()
-        return self._reads.popleft() if self._reads else None
-
-    def _refill_reads(self) -> None:
-        flying = {item.no for item, _ in self._inflight.values() if item.kind == "read"}
-        rows = self.store.pending("read", after=self._read_cursor, limit=READ_BATCH)
-        if rows:
-            self._read_cursor = rows[-1].no
-        self._reads.extend(row for row in rows if row.no not in flying)
-        self._reads_dirty = len(rows) == READ_BATCH
 
     def _acked(self, mid: int, reason: Any) -> None:
         if mid == self._status_mid:
@@ -299,15 +274,6 @@ class Publisher:
         else:
             self.counters.delivered_reads += 1
 
-    def _requeue(self, item: OutboxItem) -> None:
-        if item.kind == "hit":
-            self._hits[item.no] = item
-            self._hits = OrderedDict(sorted(self._hits.items()))
-        else:
-            self._read_cursor = min(self._read_cursor, item.no - 1)
-            self._reads.clear()
-            self._reads_dirty = True
-
     def _resend_stale(self) -> None:
         now = time.monotonic()
         for mid, (item, sent) in list(self._inflight.items()):
@@ -319,19 +285,12 @@ class Publisher:
                     now - sent,
                 )
                 del self._inflight[mid]
-                self._requeue(item)
+                self.order.again(item)
 
     def _resync(self) -> None:
         """Take what is owed from the outbox again (at start, and after a refusal)."""
         self._resync_at = None
-        flying = {(item.kind, item.no) for item, _ in self._inflight.values()}
-        hits = self.store.pending("hit", after=0, limit=1_000_000)
-        self._hits = OrderedDict((h.no, h) for h in hits if ("hit", h.no) not in flying)
-        # a hit stored before this read of the outbox may still be announced: not twice
-        self._hits_loaded_upto = max(self._hits_loaded_upto, hits[-1].no if hits else 0)
-        self._read_cursor = 0
-        self._reads.clear()
-        self._reads_dirty = True
+        self.order.reload()
 
     def _say_offline(self) -> None:
         if not self.connected:

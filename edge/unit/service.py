@@ -94,7 +94,8 @@ def run_unit(
     # 0. The frame source, checked (not opened) before anything starts.
     source = make_source(config, options.source, truth=options.truth, clock_synced=clock)
 
-    # 1. The store: reads, hits and the outbox, migrated to the latest schema.
+    # 1. The store: reads, hits and the outbox, migrated to the latest schema, here, before
+    # any stage opens its own connection (two first opens at once can meet a lock).
     store_path = Path(config.storage.path)
     health_conn = open_database(store_path)
     backlog = ReadStore(health_conn).backlog()
@@ -183,6 +184,7 @@ def run_unit(
             region=config.recognition.region,
             hit_min_frames=config.recognition.hit_min_frames,
             min_confidence=config.models.recogniser_min_confidence,
+            min_read_confidence=config.recognition.min_read_confidence,
         ),
         emit=writer.submit,
         counters=counters,

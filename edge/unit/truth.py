@@ -7,8 +7,8 @@ a 111 mm plate), `complete` (the vehicle both entered and left during the run, s
 was possible from start to end) and `plate_style` (uk, uk-square, …).
 
 Scoring matches each read to the vehicle in view at the time (by the read's first and last
-seen times) whose plate it reads, else to the one it is closest to by edit distance; a read
-that fits no vehicle in view is a ghost.
+seen times) whose plate it reads or holds a piece of, else to the one it is closest to by edit
+distance; a read that fits no vehicle in view is a ghost.
 """
 
 from __future__ import annotations
@@ -134,8 +134,8 @@ def score(truth: list[TruthVehicle], reads: list[dict]) -> dict[str, Any]:
         if not in_view:
             ghosts.append(read["vrm"])
             continue
-        best = min(in_view, key=lambda v: (_distance(v.plate, read["vrm"]), v.vehicle_id))
-        if _distance(best.plate, read["vrm"]) > max(3, len(best.plate) // 2):
+        best = min(in_view, key=lambda v: (_gap(v.plate, read["vrm"]), v.vehicle_id))
+        if _gap(best.plate, read["vrm"]) > max(3, len(best.plate) // 2):
             ghosts.append(read["vrm"])
             continue
         best.reads.append(read["vrm"])
@@ -163,6 +163,12 @@ def score(truth: list[TruthVehicle], reads: list[dict]) -> dict[str, Any]:
 
 def _time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _gap(plate: str, read: str) -> float:
+    """How far a read is from a plate: the edit distance, but ½ for a piece of it (one row of
+    a two-row plate is a wrong read of that vehicle, not a ghost)."""
+    return 0.5 if read and read in plate and read != plate else _distance(plate, read)
 
 
 def _distance(a: str, b: str) -> int:
