@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from edge.plates.distance import levenshtein
 from edge.records import Box
 from edge.vision.evaluate import (
     Prediction,
     Tally,
     char_accuracy,
-    levenshtein,
     match_detections,
     metrics,
     score_image,

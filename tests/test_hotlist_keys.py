@@ -18,18 +18,10 @@ from edge.hotlist.keys import (
     encode_many,
     normalise_vrm,
 )
+from edge.plates.distance import levenshtein
 
 plates = st.text(alphabet=ALPHABET, min_size=1, max_size=10)
 CONFUSABLE = {frozenset(pair) for pair in CONFUSION_PAIRS}
-
-
-def levenshtein(a: str, b: str) -> int:
-    row = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        previous, row[0] = row[:], i
-        for j, cb in enumerate(b, 1):
-            row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (ca != cb))
-    return row[-1]
 
 
 def one_edit_away(plate: str) -> set[str]:

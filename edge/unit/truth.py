@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from edge.plates.distance import levenshtein
 from edge.unit.payloads import rfc3339
 
 COLUMNS = (
@@ -168,14 +169,4 @@ def _time(text: str) -> datetime:
 def _gap(plate: str, read: str) -> float:
     """How far a read is from a plate: the edit distance, but ½ for a piece of it (one row of
     a two-row plate is a wrong read of that vehicle, not a ghost)."""
-    return 0.5 if read and read in plate and read != plate else _distance(plate, read)
-
-
-def _distance(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
+    return 0.5 if read and read in plate and read != plate else levenshtein(plate, read)

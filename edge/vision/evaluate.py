@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from edge.errors import UserError
+from edge.plates.distance import levenshtein
 from edge.records import Box
 from edge.vision.reader import PlateReader, crop
 
@@ -65,16 +66,6 @@ def char_accuracy(label: str, read: str | None) -> float:
     if not read:
         return 0.0 if label else 1.0
     return 1.0 - levenshtein(label, read) / max(len(label), len(read))
-
-
-def levenshtein(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
 
 
 def match_detections(labels: list[Box], predicted: list[Box]) -> dict[int, int]:
