@@ -298,6 +298,8 @@ def test_bench_hotlist_prints_the_design_keys():
             "50",
             "--false-hit-reads",
             "200",
+            "--recogniser-crops",
+            "80",
             "--json",
         ],
         capture_output=True,
@@ -312,6 +314,11 @@ def test_bench_hotlist_prints_the_design_keys():
         assert out[key]["median"] > 0 and out[key]["p99"] >= out[key]["median"]
     assert out["apply_s"] >= 0 and out["rss_mb"] > 0
     assert 0 <= out["false_hits"]["confusions"]["rate"] <= 1
+    gated = out["false_hits"]["confusions_gated"]
+    assert gated["sure_confidence"] == 0.99 and 0 <= gated["rate"] <= 1
+    recovery = out["misread_recovery"]["confusions"]
+    assert recovery["crops"] == 80 and recovery["misreads"] >= 0
+    assert 0 <= recovery["within_policy_and_unsure"] <= recovery["within_policy"] <= 1
 
 
 def retained_payload(broker, topic: str) -> bytes:

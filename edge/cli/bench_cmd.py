@@ -52,6 +52,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=100_000,
         help="random plates not on the list matched to count fuzzy false hits (default 100k)",
     )
+    hotlist.add_argument(
+        "--recogniser-crops",
+        type=int,
+        default=2000,
+        help="synthetic plates read by the bundled recogniser for real confidences and "
+        "misreads (default 2000; 0 skips the gated figures)",
+    )
     hotlist.add_argument("--seed", type=int, default=1)
     add_json_flag(hotlist)
 
@@ -60,10 +67,21 @@ def run_hotlist(args: argparse.Namespace) -> int:
     from edge.errors import UserError
     from edge.hotlist.bench import run_benchmark
 
-    if not 1 <= args.entries <= 50_000_000 or args.reads < 10 or args.false_hit_reads < 0:
-        raise UserError("--entries must be 1 … 50,000,000, --reads ≥ 10, --false-hit-reads ≥ 0")
+    if (
+        not 1 <= args.entries <= 50_000_000
+        or args.reads < 10
+        or min(args.false_hit_reads, args.recogniser_crops) < 0
+    ):
+        raise UserError(
+            "--entries must be 1 … 50,000,000, --reads ≥ 10, --false-hit-reads and "
+            "--recogniser-crops ≥ 0"
+        )
     result = run_benchmark(
-        args.entries, reads=args.reads, false_hit_reads=args.false_hit_reads, seed=args.seed
+        args.entries,
+        reads=args.reads,
+        false_hit_reads=args.false_hit_reads,
+        recogniser_crops=args.recogniser_crops,
+        seed=args.seed,
     )
     if args.json:
         print_json(result)
@@ -89,10 +107,17 @@ def run_hotlist(args: argparse.Namespace) -> int:
         figure = result[key]
         print(f"{label}: median {figure['median']} µs, p99 {figure['p99']} µs")
     for name, rate in result["false_hits"].items():
+        gate = "" if rate["sure_confidence"] is None else f", gate {rate['sure_confidence']}"
         print(
-            f"false hits, {name}: {rate['rate']:.2%} of {rate['reads'] - rate['on_list']} "
+            f"false hits, {name}{gate}: {rate['rate']:.2%} of {rate['reads'] - rate['on_list']} "
             f"random plates not on the list ({rate['confusion_only_rate']:.2%} through OCR "
             "confusions only)"
+        )
+    for name, rec in result["misread_recovery"].items():
+        print(
+            f"real misreads recovered, {name}: {rec['within_policy']:.1%} within the policy, "
+            f"{rec['within_policy_and_unsure']:.1%} through unsure characters only "
+            f"({rec['misreads']} misreads of {rec['crops']} synthetic crops)"
         )
     return EXIT_OK
 

@@ -101,6 +101,9 @@ class HotlistSection(Section):
     # Which substitutions a fuzzy match may make: only known OCR confusions (O/0, I/1, S/5 …)
     # or any character. "any" multiplies false hits (see `anpr-edge bench hotlist`).
     fuzzy_substitutions: Literal["confusions", "any"] = "confusions"
+    # Characters the recogniser read at or above this confidence are not edited by a fuzzy
+    # match (1.0: any may be). Cuts false fuzzy hits by an order of magnitude.
+    fuzzy_sure_confidence: Annotated[float, Field(gt=0.0, le=1.0)] = 0.99
     max_bundle_mb: Annotated[int, Field(ge=1, le=4096)] = 512
 
 

@@ -41,6 +41,7 @@ def run_benchmark(
     *,
     reads: int = 5000,
     false_hit_reads: int = 100_000,
+    recogniser_crops: int = 2000,
     seed: int = 1,
     workdir: Path | None = None,
 ) -> dict:
@@ -60,6 +61,8 @@ def run_benchmark(
             str(reads),
             "--false-hit-reads",
             str(false_hit_reads),
+            "--recogniser-crops",
+            str(recogniser_crops),
             "--seed",
             str(seed),
         ]
@@ -121,11 +124,16 @@ def make_snapshot(folder: Path, entries: int, seed: int) -> tuple[Path, Path]:
 
 
 def measure(
-    bundle: Path, public: Path, store_path: Path, reads: int, false_hit_reads: int, seed: int
+    bundle: Path,
+    public: Path,
+    store_path: Path,
+    reads: int,
+    false_hit_reads: int,
+    recogniser_crops: int,
+    seed: int,
 ) -> dict:
     """The child's work (see the module docstring)."""
     from edge.hotlist.apply import BundleApplier
-    from edge.hotlist.fuzzy import FuzzyPolicy
     from edge.hotlist.index import IndexHolder
     from edge.hotlist.loading import load_index
     from edge.hotlist.signing import load_trusted_keys
@@ -159,13 +167,7 @@ def measure(
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "bundle_mb": round(bundle.stat().st_size / 1e6, 1),
         **latencies(holder, index, rng, reads),
-        "false_hits": {
-            name: false_hit_rate(holder, policy, rng, false_hit_reads)
-            for name, policy in (
-                ("confusions", FuzzyPolicy(1, "confusions")),
-                ("any", FuzzyPolicy(1, "any")),
-            )
-        },
+        **fuzzy_quality(holder, rng, false_hit_reads, recogniser_crops, seed),
         "store_mb": round(os.path.getsize(store_path) / 1e6, 1),
     }
     conn.close()
@@ -215,16 +217,35 @@ def latencies(holder, index, rng: np.random.Generator, reads: int) -> dict:
     return figures
 
 
-def false_hit_rate(holder, policy, rng: np.random.Generator, reads: int) -> dict:
+def fuzzy_quality(holder, rng: np.random.Generator, reads: int, crops: int, seed: int) -> dict:
+    """False hits of each policy on random plates, without and with the recogniser's
+    confidences (edge.hotlist.bench_reads), and how many real misreads each recovers."""
+    from edge.hotlist.bench_reads import misread_recovery, sample_recogniser
+    from edge.hotlist.fuzzy import FuzzyPolicy
+
+    sample = sample_recogniser(crops, seed) if crops > 0 else None
+    false_hits, recovery = {}, {}
+    for name, substitutions in (("confusions", "confusions"), ("any", "any")):
+        policy = FuzzyPolicy(1, substitutions)
+        false_hits[name] = false_hit_rate(holder, policy, rng, reads)
+        if sample is not None:
+            false_hits[name + "_gated"] = false_hit_rate(holder, policy, rng, reads, sample)
+            recovery[name] = misread_recovery(sample, policy)
+    return {"false_hits": false_hits, "misread_recovery": recovery}
+
+
+def false_hit_rate(holder, policy, rng: np.random.Generator, reads: int, sample=None) -> dict:
     """Random registrations matched against the list: how many hit anything though they are
-    not on it (those that are on it, by chance, are counted apart and left out)."""
+    not on it (those that are on it, by chance, are counted apart and left out). With a
+    recogniser `sample`, each read carries the confidences of a real right read."""
     from edge.hotlist.matcher import Matcher
     from edge.hotlist.sample import sample_registrations
 
     matcher = Matcher(holder, policy)
     on_list = fuzzy = confusion_only = 0
     for plate in sample_registrations(rng, reads):
-        matches = matcher.match(plate)
+        confidences = None if sample is None else sample.confidences_for(plate, rng)
+        matches = matcher.match(plate, confidences)
         if any(m.kind == "exact" for m in matches):
             on_list += 1
         elif matches:
@@ -238,6 +259,7 @@ def false_hit_rate(holder, policy, rng: np.random.Generator, reads: int) -> dict
         "confusion_only_rate": round(confusion_only / tested, 4),
         "max_distance": policy.max_distance,
         "substitutions": policy.substitutions,
+        "sure_confidence": policy.sure_confidence if sample is not None else None,
     }
 
 
@@ -282,15 +304,19 @@ def _child_main() -> None:
     parser.add_argument("store", type=Path)
     parser.add_argument("--reads", type=int, default=5000)
     parser.add_argument("--false-hit-reads", type=int, default=100_000)
+    parser.add_argument("--recogniser-crops", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    print(
-        json.dumps(
-            measure(
-                args.bundle, args.public, args.store, args.reads, args.false_hit_reads, args.seed
-            )
-        )
+    figures = measure(
+        args.bundle,
+        args.public,
+        args.store,
+        args.reads,
+        args.false_hit_reads,
+        args.recogniser_crops,
+        args.seed,
     )
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

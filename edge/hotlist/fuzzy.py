@@ -92,6 +92,9 @@ class FuzzyPolicy:
     # character plate reaches a large share of all plates of that shape (a 3-character read
     # matched 60 entries of a 3 M list), which is noise to an officer, not a possible hit.
     min_edit_length: int = 5
+    # Characters read at or above this confidence are taken as read: a fuzzy match may not
+    # change them (edge.hotlist.trust). 1.0 lets a fuzzy match change any character.
+    sure_confidence: float = 0.99
 
 
 def candidates(

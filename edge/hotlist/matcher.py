@@ -11,7 +11,7 @@ waiting for the centre to remove it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import numpy as np
@@ -19,6 +19,7 @@ import numpy as np
 from edge.hotlist.fuzzy import FuzzyPolicy, candidates, edit_kind
 from edge.hotlist.index import HotlistIndex, IndexHolder, ListIndex
 from edge.hotlist.keys import decode, decode_many, encode, normalise_vrm
+from edge.hotlist.trust import edits_believable
 from edge.records import HotlistEntry, HotlistMatch
 
 ReasonLookup = Callable[[str, str], "str | None"]  # (list id, vrm) → reason
@@ -35,9 +36,13 @@ class Matcher:
     ):
         self.holder, self.policy, self.clock, self.reasons = holder, policy, clock, reasons
 
-    def match(self, read: str) -> tuple[HotlistMatch, ...]:
+    def match(
+        self, read: str, confidences: Sequence[float] | None = None
+    ) -> tuple[HotlistMatch, ...]:
         """Every unexpired entry `read` matches, best first (exact before fuzzy, then by
-        distance, priority and list). A read that is not a plate matches nothing."""
+        distance, priority and list). A read that is not a plate matches nothing. With the
+        recogniser's per-character `confidences`, a fuzzy match must change only characters
+        read below the policy's `sure_confidence` (edge.hotlist.trust)."""
         try:
             plate = normalise_vrm(read)
         except ValueError:
@@ -66,6 +71,13 @@ class Matcher:
                     # a key can repeat among the candidates; the exact match is already done
                     hits = sorted({row for row in rows.tolist() if held[row] != key})
                     matches += self._records(index, hits, now, plate, key)
+        if confidences is not None:
+            sure = self.policy.sure_confidence
+            matches = [
+                m
+                for m in matches
+                if m.kind == "exact" or edits_believable(plate, m.entry.vrm, confidences, sure)
+            ]
         matches.sort(key=lambda m: (m.distance, m.entry.priority, m.list_id, m.entry.vrm))
         return tuple(matches)
 

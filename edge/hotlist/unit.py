@@ -22,7 +22,11 @@ MB = 1024 * 1024
 def fuzzy_policy(config: Config) -> FuzzyPolicy:
     section = config.hotlist
     distance = section.fuzzy_max_distance if section.fuzzy else 0
-    return FuzzyPolicy(max_distance=distance, substitutions=section.fuzzy_substitutions)
+    return FuzzyPolicy(
+        max_distance=distance,
+        substitutions=section.fuzzy_substitutions,
+        sure_confidence=section.fuzzy_sure_confidence,
+    )
 
 
 def trusted_keys(config: Config, config_file: str = "") -> dict[str, PublicKey]:

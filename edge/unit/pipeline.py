@@ -115,7 +115,7 @@ class Pipeline:
             return
         if self._hit_just_now(decided.text, frame.monotonic_s):
             return  # this vehicle's hit went out from a track it split from
-        matches = self.matcher.match(decided.text)
+        matches = self.matcher.match(decided.text, decided.char_confidences)
         if not matches:
             return
         track.hit_vrm = decided.text
@@ -146,7 +146,7 @@ class Pipeline:
             and decided.confidence >= self.settings.min_confidence
             and not self._hit_just_now(decided.text, track.last.monotonic_s)
         ):
-            matches = self.matcher.match(decided.text)
+            matches = self.matcher.match(decided.text, decided.char_confidences)
             if matches:
                 track.hit_vrm = decided.text
                 self._emit_hit(Hit(read, matches), track, decided.text, track.last.frame_index)
