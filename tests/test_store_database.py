@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sqlite3
 import stat
@@ -131,3 +132,25 @@ def test_an_up_to_date_store_opens_and_reads_while_another_process_writes(tmp_pa
     assert time.monotonic() - started < 1, "opening waited for the writer's lock"
     assert reader.execute("SELECT COUNT(*) FROM hotlist_labels").fetchone()[0] == 0
     writer.execute("ROLLBACK")
+
+
+def _open_at_once(path: str, barrier) -> str:
+    barrier.wait(timeout=30)
+    conn = open_database(path)
+    try:
+        return conn.execute("PRAGMA journal_mode").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_processes_opening_a_new_store_together_all_succeed(tmp_path):
+    # The service and a technician's command can create the store at the same moment: the
+    # WAL switch and the migrations of a new file must serialise, not fail.
+    context = multiprocessing.get_context("spawn")
+    for round_ in range(3):
+        path = str(tmp_path / f"fresh-{round_}.db")
+        with context.Manager() as manager:
+            barrier = manager.Barrier(4)
+            with context.Pool(4) as pool:
+                modes = pool.starmap(_open_at_once, [(path, barrier)] * 4)
+        assert modes == ["wal"] * 4

@@ -80,10 +80,15 @@ def train(args: argparse.Namespace) -> None:
     keras.utils.set_random_seed(args.seed)
     images, labels, lengths = data.recogniser_arrays(args.samples, args.seed, args.workers)
     val = data.recogniser_arrays(2000, args.seed + 1000, args.workers)
+    if args.row_samples:  # rows of two-row plates, mixed into every batch
+        rows = data.recogniser_arrays(args.row_samples, args.seed + 1, args.workers, rows=True)
+        row_val = data.recogniser_arrays(1000, args.seed + 1001, args.workers, rows=True)
     model = build_model()
+    if args.init:  # fine-tune a previous model's weights
+        model.load_weights(args.init)
     print(f"recogniser parameters: {model.count_params()}", flush=True)
     schedule = keras.optimizers.schedules.CosineDecay(
-        1e-3, args.steps, alpha=0.02, warmup_target=2e-3, warmup_steps=300
+        args.lr / 2, args.steps, alpha=0.02, warmup_target=args.lr, warmup_steps=300
     )
     optimiser = keras.optimizers.Adam(schedule)
 
@@ -109,15 +114,25 @@ def train(args: argparse.Namespace) -> None:
     out = Path(args.workdir)
     out.mkdir(parents=True, exist_ok=True)
     started, history = time.monotonic(), []
+    row_batch = round(args.batch * args.row_share) if args.row_samples else 0
     for i in range(1, args.steps + 1):
-        pick = rng.integers(0, len(images), args.batch)
-        loss = float(step(pack(images[pick], RECOGNISER_PACK), labels[pick], lengths[pick]))
+        pick = rng.integers(0, len(images), args.batch - row_batch)
+        x, y, y_len = images[pick], labels[pick], lengths[pick]
+        if row_batch:
+            more = rng.integers(0, len(rows[0]), row_batch)
+            x, y, y_len = (
+                np.concatenate([a, b[more]]) for a, b in zip((x, y, y_len), rows, strict=True)
+            )
+        loss = float(step(pack(x, RECOGNISER_PACK), y, y_len))
         if i % 100 == 0:
             print(f"step {i} loss {loss:.3f} {time.monotonic() - started:.0f}s", flush=True)
         if i % args.eval_every == 0 or i == args.steps:
             accuracy = exact_accuracy(model, *val)
-            history.append({"step": i, "loss": loss, "val_exact": accuracy})
-            print(f"step {i} val exact {accuracy:.4f}", flush=True)
+            record = {"step": i, "loss": loss, "val_exact": accuracy}
+            if row_batch:
+                record["val_rows_exact"] = exact_accuracy(model, *row_val)
+            history.append(record)
+            print(f"step {i} {record}", flush=True)
             model.save_weights(out / "recogniser.weights.h5")
     (out / "recogniser_history.json").write_text(json.dumps(history, indent=1))
     export(model, images, args, history, time.monotonic() - started)
@@ -141,13 +156,24 @@ def export(model, images, args, history, seconds) -> None:
         version=args.version,
         training={
             "data": f"synthetic crops (edge.synth.scene.render_crop), seed {args.seed}, "
-            f"{args.samples} samples",
+            f"{args.samples} samples"
+            + (
+                f", plus the rows of {args.row_samples // 2} two-row plates "
+                f"({args.row_share:.0%} of each batch), init {args.init}"
+                if args.row_samples
+                else ""
+            ),
             "seed": args.seed,
             "steps": args.steps,
             "batch": args.batch,
             "seconds": round(seconds),
         },
-        metrics={"synthetic_val_exact_float": history[-1]["val_exact"] if history else None},
+        metrics={
+            "synthetic_val_exact_float": history[-1]["val_exact"] if history else None,
+            "synthetic_val_rows_exact_float": (
+                history[-1].get("val_rows_exact") if history else None
+            ),
+        },
         extra={
             "input_packing": RECOGNISER_PACK,
             "charset": data.CHARSET,
@@ -169,8 +195,18 @@ def main(argv=None) -> None:
             seed=11,
             eval_every=1000,
             version="2.0.0",
+            extra=add_options,
         )
     )
+
+
+def add_options(parser) -> None:
+    parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
+    parser.add_argument("--init", help="weights to start from (fine-tuning)")
+    parser.add_argument(
+        "--row-samples", type=int, default=0, help="row crops of two-row plates (0: none)"
+    )
+    parser.add_argument("--row-share", type=float, default=0.25, help="their share of a batch")
 
 
 if __name__ == "__main__":

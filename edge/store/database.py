@@ -26,6 +26,7 @@ import logging
 import os
 import sqlite3
 import stat
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,6 +40,21 @@ PRIVATE_MODE = 0o600
 # After a large apply the WAL can hold hundreds of MB; a checkpoint truncates it back to this.
 JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 SIDECAR_SUFFIXES = ("-wal", "-shm")
+
+
+def _enter_wal(conn: sqlite3.Connection, timeout_s: float) -> str:
+    """Switch to WAL, retrying while another process does the same: changing the journal mode
+    of a new file needs an exclusive lock, and SQLite can report "database is locked" without
+    waiting out the busy timeout (seen once when two processes opened a fresh store together;
+    not reproduced since, so this is a guard, not a measured fix)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 class StoreError(RuntimeFailure):
@@ -64,7 +80,7 @@ def open_database(
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(f"cannot open the store {file}: {_reason(exc)}") from exc
     try:
-        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        mode = _enter_wal(conn, busy_timeout_s)
         if mode != "wal":
             raise StoreError(f"{file}: cannot use WAL journal mode (got {mode!r})")
         conn.execute("PRAGMA synchronous=FULL")
