@@ -27,3 +27,11 @@ train:  ## retrain both models from synthetic data (TensorFlow; ~1.5 h on 2 core
 
 clean:  ## remove the demo state and caches (keeps .venv)
 	rm -rf var .pytest_cache .ruff_cache
+
+.PHONY: install uninstall
+
+install:  ## install the unit as a hardened systemd service (sudo make install; docs/install.md)
+	systemd/install.sh
+
+uninstall:  ## remove the service, keeping /etc/anpr-edge and the stored reads (sudo)
+	systemd/install.sh --uninstall

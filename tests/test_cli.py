@@ -90,7 +90,7 @@ def test_config_show_redacts_secrets():
     assert shown["secrets"]["mqtt_password"] == "<set: environment ANPR_EDGE_MQTT_PASSWORD>"
     text = run_cli("config", "show", str(EXAMPLE), env={"ANPR_EDGE_MQTT_PASSWORD": secret})
     assert secret not in text.stdout
-    assert 'mqtt.tls.ca = "/etc/anpr-edge/tls/force-ca.crt"' in text.stdout
+    assert 'mqtt.tls.ca = "/run/credentials/anpr-edge.service/mqtt-ca.crt"' in text.stdout
 
 
 def test_unknown_command_is_usage_error(capsys):

@@ -243,3 +243,17 @@ def test_missing_secret_says_where_it_would_come_from():
     assert secret.value is None
     assert "credential mqtt-password" in secret.describe()
     assert "ANPR_EDGE_MQTT_PASSWORD" in secret.describe()
+
+
+def test_the_installed_config_is_the_default_before_the_demo(tmp_path, monkeypatch):
+    from edge.config import loader
+
+    installed = tmp_path / "unit.toml"
+    monkeypatch.delenv(loader.CONFIG_ENV, raising=False)
+    monkeypatch.setattr(loader, "INSTALLED_CONFIG", installed)
+    assert loader.resolve_config_path(None) == loader.demo_config_path()
+    installed.write_text("")
+    assert loader.resolve_config_path(None) == installed  # e.g. under sudo, which drops the env
+    monkeypatch.setenv(loader.CONFIG_ENV, str(tmp_path / "other.toml"))
+    assert loader.resolve_config_path(None) == tmp_path / "other.toml"
+    assert loader.resolve_config_path("given.toml") == Path("given.toml")

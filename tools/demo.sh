@@ -16,7 +16,8 @@ echo "infrared), the bundled models read every plate, each vehicle's frames are 
 echo "read, and plates on the demo hotlist raise hits. Everything is stored in var/anpr.db and"
 echo "sent to an MQTT broker. Runs for ${SECONDS_TO_RUN} s, then prints a summary."
 echo
-mkdir -p var
+# The store holds personal data (plates, times): owner-only, as on a unit.
+mkdir -p -m 0700 var && chmod 0700 var
 # Demo signing keys (made on first run, never committed) and a hotlist signed with them.
 $BIN/python -m edge.unit.demo --config "$CONFIG"
 

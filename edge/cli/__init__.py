@@ -13,12 +13,17 @@ import sys
 from edge import __version__
 from edge.cli import (
     bench_cmd,
+    camera_cmd,
+    completion_cmd,
     config_cmd,
     eval_cmd,
     hotlist_cmd,
+    outbox_cmd,
     reads_cmd,
     recognise_cmd,
     run_cmd,
+    selftest_cmd,
+    status_cmd,
     synth_cmd,
 )
 from edge.cli.common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, fail
@@ -27,12 +32,17 @@ from edge.errors import RuntimeFailure, UserError
 COMMAND_MODULES = [
     config_cmd,
     run_cmd,
+    status_cmd,
     reads_cmd,
+    outbox_cmd,
     synth_cmd,
     recognise_cmd,
     eval_cmd,
     bench_cmd,
     hotlist_cmd,
+    camera_cmd,
+    selftest_cmd,
+    completion_cmd,
 ]
 
 

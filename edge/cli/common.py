@@ -66,7 +66,8 @@ def add_config_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config",
         metavar="PATH",
-        help="unit configuration file (default: $ANPR_EDGE_CONFIG, else the embedded demo config)",
+        help="unit configuration file (default: $ANPR_EDGE_CONFIG, else /etc/anpr-edge/unit.toml "
+        "if installed, else the embedded demo config)",
     )
 
 

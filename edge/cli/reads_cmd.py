@@ -1,23 +1,48 @@
 """`anpr-edge reads` and `anpr-edge hits`: what the unit has stored, and whether the centre has
-it (DESIGN §6). Read-only; safe while the service runs (the store is in WAL mode)."""
+it (DESIGN §6). Read-only; safe while the service runs (the store is in WAL mode).
+
+`--follow` tails the store: it polls every `POLL_S` for records numbered above the newest it has
+printed. The cursor and each batch are read in one read transaction, so a record stored between
+the two queries is neither skipped nor printed twice. It stops on Ctrl-C or SIGTERM (exit 0: the
+normal end of a tail) or after `--follow-seconds`.
+"""
 
 from __future__ import annotations
 
 import argparse
+import signal
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from edge.cli.common import EXIT_OK, add_command, add_config_flag, add_json_flag, print_json
+from edge.cli.reads_output import RecordPrinter, text_line
+from edge.cli.reads_query import open_store, parse_plate, parse_since
 from edge.errors import UserError
+
+POLL_S = 0.5
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     for kind, plural, example in (
-        ("read", "reads", "anpr-edge reads --json --limit 20"),
-        ("hit", "hits", "anpr-edge hits --undelivered --json"),
+        (
+            "read",
+            "reads",
+            "anpr-edge reads --since 2h --plate 'AB12*' --limit 20\n"
+            "anpr-edge reads --follow\n"
+            "anpr-edge reads --since 2026-03-01T00:00 --limit 100000 --csv > reads.csv",
+        ),
+        ("hit", "hits", "anpr-edge hits --undelivered --json\nanpr-edge hits --follow"),
     ):
         parser = add_command(
             subparsers,
             plural,
-            help=f"the stored {plural}, newest first, with their delivery state",
+            help=f"the stored {plural}, newest first, with their delivery state (--follow: "
+            "then each new one as it is stored)",
             example=example,
             handler=lambda args, kind=kind: show(args, kind),
         )
@@ -25,39 +50,129 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument(
             "--undelivered", action="store_true", help="only those the broker has not acknowledged"
         )
+        parser.add_argument(
+            "--since",
+            metavar="WHEN",
+            help="only those captured since WHEN: an age (30s, 15m, 2h, 1d) or a time "
+            "(2026-03-01T14:00; local time unless it ends in Z or an offset)",
+        )
+        parser.add_argument(
+            "--plate",
+            metavar="VRM",
+            help="only this registration (spaces and case ignored); * matches any characters, "
+            "? one (quote it from the shell: 'AB12*')",
+        )
+        parser.add_argument(
+            "--follow",
+            action="store_true",
+            help="after the newest --limit (oldest first), print each new one as it is stored, "
+            "until Ctrl-C or SIGTERM",
+        )
+        parser.add_argument(
+            "--follow-seconds",
+            type=float,
+            metavar="S",
+            help="follow for S seconds, then stop (implies --follow)",
+        )
         add_config_flag(parser)
-        add_json_flag(parser)
+        form = parser.add_mutually_exclusive_group()
+        add_json_flag(form)
+        form.add_argument(
+            "--csv", action="store_true", help="CSV with a header row to stdout (no images)"
+        )
 
 
 def show(args: argparse.Namespace, kind: str) -> int:
     from edge.config import load_config
-    from edge.store.database import open_database
+    from edge.store.listing import records
     from edge.store.reads import ReadStore
 
     if args.limit < 1:
-        raise UserError("--limit must be at least 1")
+        raise UserError(f"--limit: got {args.limit}; expected at least 1")
+    if args.follow_seconds is not None and args.follow_seconds <= 0:
+        raise UserError(f"--follow-seconds: got {args.follow_seconds:g}; expected more than 0")
+    filters = {
+        "since": parse_since(args.since) if args.since else None,
+        "plate": parse_plate(args.plate) if args.plate else None,
+    }
     config = load_config(args.config)
-    conn = open_database(config.storage.path)
+    path = Path(config.storage.path)
+    conn = open_store(path)
     try:
-        store = ReadStore(conn)
-        records = store.records(kind, args.limit, args.undelivered)  # type: ignore[arg-type]
-        backlog = store.backlog()
+        if args.follow or args.follow_seconds is not None:
+            return follow(conn, kind, args, filters, path)
+        found = records(conn, kind, args.limit, args.undelivered, **filters)
+        backlog = ReadStore(conn).backlog()
     finally:
         conn.close()
     plural = f"{kind}s"
     if args.json:
-        print_json({"store": str(config.storage.path), plural: records, "backlog": backlog})
+        print_json({"store": str(path), plural: found, "backlog": backlog})
         return EXIT_OK
-    if not records:
-        print(f"no {plural} stored in {config.storage.path}")
-    for record in records:
-        state = f"delivered {record['delivered_at']}" if record["delivered"] else "NOT delivered"
-        detail = (
-            f"{record['direction'] or '-':7} {record['frames']:3} frames  "
-            f"{record['confidence']:.2f}{'  HIT' if record['hit'] else ''}"
-            if kind == "read"
-            else ", ".join(record["lists"])
-        )
-        print(f"{record['captured_at']}  {record['vrm']:9} {detail}  {state}  {record['read_id']}")
+    if args.csv:
+        printer = RecordPrinter(kind, "csv")
+        for record in found:
+            printer.print(record)
+        return EXIT_OK
+    if not found:
+        print(f"no {plural} stored in {path}{' that match' if _filtered(args) else ''}")
+    for record in found:
+        print(text_line(kind, record))
     print(f"waiting to be sent: {backlog['hits']} hit(s), {backlog['reads']} read(s)")
     return EXIT_OK
+
+
+def follow(
+    conn: sqlite3.Connection, kind: str, args: argparse.Namespace, filters: dict, path: Path
+) -> int:
+    from edge.store.listing import last_no, records
+
+    form = "csv" if args.csv else "json-lines" if args.json else "text"
+    printer = RecordPrinter(kind, form)
+    if form == "text":
+        print(f"following new {kind}s in {path} (Ctrl-C to stop)", file=sys.stderr)
+    deadline = None if args.follow_seconds is None else time.monotonic() + args.follow_seconds
+    with _stop_on_signals() as stop:
+        with _read_transaction(conn):
+            cursor = last_no(conn, kind)
+            recent = records(conn, kind, args.limit, args.undelivered, **filters)
+        for record in reversed(recent):  # oldest first, as new ones will follow
+            printer.print(record)
+        printer.flush()
+        while not stop.wait(POLL_S):
+            with _read_transaction(conn):
+                new = records(conn, kind, None, args.undelivered, after=cursor, **filters)
+                cursor = last_no(conn, kind)
+            for record in new:
+                printer.print(record)
+            printer.flush()
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+    return EXIT_OK
+
+
+def _filtered(args: argparse.Namespace) -> bool:
+    return bool(args.since or args.plate or args.undelivered)
+
+
+@contextmanager
+def _read_transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """One snapshot of the store for the queries inside (WAL: the writer is not held up)."""
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        conn.execute("COMMIT")
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """Ctrl-C and SIGTERM end the tail cleanly (the batch in hand is printed first)."""
+    stop = threading.Event()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda _signum, _frame: stop.set()) for sig in signals}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

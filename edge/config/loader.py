@@ -21,6 +21,9 @@ from edge.config.schema import Config
 from edge.errors import UserError
 
 CONFIG_ENV = "ANPR_EDGE_CONFIG"
+# Where systemd/install.sh puts the unit's config: the default for a technician's commands, so
+# `sudo anpr-edge status` (sudo drops $ANPR_EDGE_CONFIG) looks at the installed unit.
+INSTALLED_CONFIG = Path("/etc/anpr-edge/unit.toml")
 # Key names that would hold a secret: never allowed in a config file (see edge.config.secrets).
 SECRET_KEY = re.compile(r"(password|passphrase|secret|token|private)", re.IGNORECASE)
 PATTERN_MEANINGS = {
@@ -62,11 +65,14 @@ def demo_config_path() -> Path:
 
 
 def resolve_config_path(path: str | os.PathLike[str] | None) -> Path:
-    """`--config` if given, else `$ANPR_EDGE_CONFIG`, else the embedded demo config."""
+    """`--config` if given, else `$ANPR_EDGE_CONFIG`, else the installed unit's config when
+    there is one, else the embedded demo config."""
     if path:
         return Path(path)
     if os.environ.get(CONFIG_ENV):
         return Path(os.environ[CONFIG_ENV])
+    if INSTALLED_CONFIG.is_file():
+        return INSTALLED_CONFIG
     return demo_config_path()
 
 

@@ -201,43 +201,29 @@ class ReadStore:
     def counters(self) -> dict[str, int]:
         return dict(self.conn.execute("SELECT name, value FROM store_counters").fetchall())
 
-    def records(self, kind: Kind, limit: int = 100, undelivered: bool = False) -> list[dict]:
-        """The newest stored reads or hits (newest first), without their images."""
-        where = "WHERE delivered_at IS NULL" if undelivered else ""
-        if kind == "read":
-            rows = self.conn.execute(
-                "SELECT read_id, vrm, captured_at, confidence, direction, frames, hit, "
-                f"stored_at, delivered_at FROM plate_reads {where} ORDER BY read_no DESC LIMIT ?",
-                (limit,),
-            ).fetchall()
-            return [
-                {
-                    "read_id": r[0],
-                    "vrm": r[1],
-                    "captured_at": r[2],
-                    "confidence": r[3],
-                    "direction": r[4],
-                    "frames": r[5],
-                    "hit": bool(r[6]),
-                    **_delivery(r[7], r[8]),
-                }
-                for r in rows
-            ]
-        rows = self.conn.execute(
-            "SELECT read_id, vrm, captured_at, lists, stored_at, delivered_at FROM plate_hits "
-            f"{where} ORDER BY hit_no DESC LIMIT ?",
-            (limit,),
-        ).fetchall()
-        return [
-            {
-                "read_id": r[0],
-                "vrm": r[1],
-                "captured_at": r[2],
-                "lists": r[3].split(",") if r[3] else [],
-                **_delivery(r[4], r[5]),
-            }
-            for r in rows
-        ]
+    def records(
+        self, kind: Kind, limit: int | None = 100, undelivered: bool = False, **filters
+    ) -> list[dict]:
+        """See `edge.store.listing.records` (the newest first, without images)."""
+        from edge.store.listing import records
+
+        return records(self.conn, kind, limit, undelivered, **filters)
+
+    def counts_since(self, since: float) -> dict[str, int]:
+        """Reads and hits stored at or after `since` (epoch seconds; indexed)."""
+        return {
+            plural: self.conn.execute(
+                f"SELECT COUNT(*) FROM {table} WHERE stored_at >= ?", (since,)
+            ).fetchone()[0]
+            for plural, table in (("reads", "plate_reads"), ("hits", "plate_hits"))
+        }
+
+    def last_read_at(self) -> str | None:
+        """`captured_at` of the newest stored read."""
+        row = self.conn.execute(
+            "SELECT captured_at FROM plate_reads ORDER BY read_no DESC LIMIT 1"
+        ).fetchone()
+        return row[0] if row else None
 
     def payload(self, kind: Kind, read_id: str) -> str | None:
         table, _ = _TABLES[kind]
@@ -245,14 +231,6 @@ class ReadStore:
             f"SELECT payload FROM {table} WHERE read_id = ?", (read_id,)
         ).fetchone()
         return row[0] if row else None
-
-
-def _delivery(stored_at: float, delivered_at: float | None) -> dict:
-    return {
-        "stored_at": rfc3339(stored_at),
-        "delivered": delivered_at is not None,
-        "delivered_at": None if delivered_at is None else rfc3339(delivered_at),
-    }
 
 
 def rfc3339(seconds: float) -> str:

@@ -63,6 +63,7 @@ class Capture:
                 self.ended.set()
                 return
             self.counters.frames += 1
+            self.counters.last_frame_at = time.time()
             # when it left the source: hit latency counts from here
             taken = (frame, time.monotonic())
             if self.source.live:

@@ -1,29 +1,34 @@
 """Health: the figures the centre sees every `health.interval_s` (`anpr.health/1`) and the
-status file a technician's tools read.
+status file a technician's tools read (`status()`: the same figures plus what only matters on
+site, written more often; see `edge.unit.status`).
 
 Clock synchronisation is the kernel's own verdict (`adjtimex`: TIME_ERROR means no time source
 has disciplined the clock; NTP daemons and `timedatectl` use the same flag), checked at most
 every 10 s. CPU temperature is read from the first thermal zone when there is one (a Pi has).
+"Today" is the unit's local day (the process's time zone: $TZ, else /etc/localtime), the way a
+technician on site counts it; every time in the files and on the wire stays UTC.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import json
-import os
 import shutil
 import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from datetime import time as day_time
 from pathlib import Path
 from typing import Any
 
 from edge.store.reads import ReadStore
 from edge.unit.payloads import HEALTH_SCHEMA, rfc3339
 from edge.unit.stages import Counters, Stage
+from edge.unit.status import identity, write_status_file
+
+__all__ = ["ClockState", "HealthReporter", "local_day_start", "write_status_file"]
 
 TIME_ERROR = 5
 THERMAL = Path("/sys/class/thermal/thermal_zone0/temp")
@@ -98,13 +103,16 @@ class HealthReporter:
         self.store = ReadStore(store)
         self.stages, self.clock, self.extra = stages, clock, extra
         self.started = time.monotonic()
-        self._last = (self.started, 0)
+        self.started_at = rfc3339(datetime.now(UTC))
+        # fps is over the time since the same consumer last asked (health and the status file
+        # come at different intervals)
+        self._last = {"health": (self.started, 0), "status": (self.started, 0)}
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self, consumer: str = "health") -> dict[str, Any]:
         now = time.monotonic()
         counters = self.counters
-        last_at, last_frames = self._last
-        self._last = (now, counters.frames)
+        last_at, last_frames = self._last[consumer]
+        self._last[consumer] = (now, counters.frames)
         fps = (counters.frames - last_frames) / (now - last_at) if now > last_at else 0.0
         extra = self.extra()
         return {
@@ -133,12 +141,31 @@ class HealthReporter:
             **extra,
         }
 
+    def status(self, state: str, interval_s: float) -> dict[str, Any]:
+        """The status file's document: the figures above and what only a technician on site
+        needs (never sent to the centre). `interval_s`: how often it is written while running."""
+        figures = self.snapshot("status")
+        day_start, since, zone = local_day_start(time.time())
+        return {
+            **figures,
+            "state": state,
+            **identity(),
+            "status_interval_s": interval_s,
+            "started_at": self.started_at,
+            "last_frame_at": _utc(self.counters.last_frame_at),
+            "last_read_at": self.store.last_read_at(),
+            "last_delivered_at": _utc(self.counters.last_delivered_at),
+            "today": {**self.store.counts_since(day_start), "since": since, "timezone": zone},
+        }
 
-def write_status_file(path: Path, payload: dict[str, Any]) -> None:
-    """Atomically (write, then rename), owner-only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump(payload, out, indent=2)
-    os.replace(temporary, path)
+
+def local_day_start(now: float) -> tuple[float, str, str]:
+    """Midnight of `now`'s local day: epoch seconds, ISO 8601 with its UTC offset, and the
+    zone's name. Midnight is made as a naive local time, so a DST change that day is right."""
+    midnight = datetime.combine(datetime.fromtimestamp(now).date(), day_time.min).timestamp()
+    local = datetime.fromtimestamp(midnight).astimezone()
+    return midnight, local.isoformat(), local.tzname() or "local"
+
+
+def _utc(seconds: float | None) -> str | None:
+    return None if seconds is None else rfc3339(datetime.fromtimestamp(seconds, UTC))

@@ -10,6 +10,10 @@
   so after an outage the backlog drains from the oldest while any new hit goes straight out.
 - **Callbacks only enqueue.** paho's thread puts CONNACKs, disconnects and PUBACKs on a queue;
   this stage's thread does everything else. Reconnection is paho's, with back-off 1 → 15 s.
+- **Retry now.** `retry` (set by SIGUSR1: `anpr-edge outbox --retry-now`) skips the waits: while
+  disconnected, paho's network thread (asleep in a back-off of up to 15 s) is stopped and started
+  again with the back-off reset, so it tries within about 2 s; when connected, a resync put off
+  after a refusal happens at once.
 - **Status.** `online` (retained) on every connection; `offline` (retained) as the last will
   and on an orderly stop. Health goes out at QoS 0 when connected.
 """
@@ -80,6 +84,7 @@ class Publisher:
         on_delivered: Callable[[Kind, int], None],
         versions: Callable[[], dict[str, Any]],
         *,
+        retry: threading.Event | None = None,
         window: int = 32,
         hit_reserve: int = 8,
     ):
@@ -87,6 +92,8 @@ class Publisher:
         self.stage, self.counters, self.on_delivered = stage, counters, on_delivered
         self.versions, self.window, self.hit_reserve = versions, window, hit_reserve
         self.events: queue.Queue = queue.Queue()
+        self.retry = retry or threading.Event()
+        self._restarting: threading.Thread | None = None
         self.connected = False
         self.max_in_flight = 0
         self.hit_latency_ms: deque[float] = deque(maxlen=10_000)
@@ -143,6 +150,9 @@ class Publisher:
             while not self._finished():
                 self.stage.beat()
                 self._handle_events()
+                if self.retry.is_set():
+                    self.retry.clear()
+                    self._retry_now()
                 if self.connected:
                     if self._resync_at is not None and time.monotonic() >= self._resync_at:
                         self._resync()
@@ -150,6 +160,8 @@ class Publisher:
                     self._fill_window()
             self._say_offline()
         finally:
+            if self._restarting is not None:
+                self._restarting.join(self.broker.connect_timeout_s + 2.0)
             self.client.disconnect()
             self.client.loop_stop()
             conn.close()
@@ -264,6 +276,7 @@ class Publisher:
             self._resync_at = time.monotonic() + RESYNC_AFTER_REFUSAL_S
             return
         self.on_delivered(item.kind, item.no)
+        self.counters.last_delivered_at = time.time()
         if item.kind == "hit":
             self.counters.delivered_hits += 1
             timing = self._timings.pop(item.no, None)
@@ -286,6 +299,28 @@ class Publisher:
                 )
                 del self._inflight[mid]
                 self.order.again(item)
+
+    def _retry_now(self) -> None:
+        if self.connected or self.client.is_connected():
+            log.info("retry requested: connected; sending what is owed")
+            if self._resync_at is not None:
+                self._resync_at = time.monotonic()  # skip the wait after a refusal
+            return
+        if self._restarting is not None and self._restarting.is_alive():
+            return  # a retry is under way
+        log.info("retry requested: connecting to the broker now")
+        # in a thread of its own: stopping paho's thread waits for it to leave its back-off
+        # sleep (≤ 1 s) or an attempt under way (≤ mqtt.connect_timeout_s, up to 120 s), and
+        # this stage must keep beating meanwhile (nothing is published while disconnected)
+        self._restarting = threading.Thread(
+            target=self._restart_network, name="mqtt-retry", daemon=True
+        )
+        self._restarting.start()
+
+    def _restart_network(self) -> None:
+        self.client.loop_stop()
+        self.client.reconnect_delay_set(*BACKOFF_S)  # the next wait is the shortest
+        self.client.loop_start()
 
     def _resync(self) -> None:
         """Take what is owed from the outbox again (at start, and after a refusal)."""

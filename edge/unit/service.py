@@ -13,16 +13,19 @@ beats), the run's duration. Stop (SIGTERM, SIGINT, the source's end, `--duration
 capture stops → the pipeline finishes its frames and decides every open track → the writer
 commits them → the publisher sends what it can in a few seconds and says `offline` → the writer
 closes the store. Whatever was not delivered stays in the outbox for the next start.
+
+The status file (`health.status_file`, for `anpr-edge status`) says "starting" from the moment
+SIGUSR1 is handled (`anpr-edge outbox --retry-now`: retry delivery now), "running" every few
+seconds, "stopping" and finally "stopped", however the run ends.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
-import signal
+import sqlite3
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,15 +40,17 @@ from edge.store.database import open_database
 from edge.store.reads import ReadStore
 from edge.unit.capture import Capture
 from edge.unit.console import StatusLine
-from edge.unit.health import ClockState, HealthReporter, write_status_file
+from edge.unit.health import ClockState, HealthReporter
 from edge.unit.hotlists import StoreReasons
 from edge.unit.motion import MotionGate
 from edge.unit.notify import Notifier
 from edge.unit.pipeline import Pipeline, PipelineSettings, run_pipeline
 from edge.unit.publisher import Publisher, Topics
 from edge.unit.reading import ReadContext
+from edge.unit.signals import retry_on_sigusr1, signals_stop
 from edge.unit.sources import make_source
 from edge.unit.stages import Counters, Stage, start_stage
+from edge.unit.status import STATUS_FILE_S, StatusFile, bare_status
 from edge.unit.summary import run_summary, status_text
 from edge.unit.supervisor import Supervisor
 from edge.unit.tracking import Tracker, TrackSettings
@@ -83,6 +88,11 @@ def run_unit(
     counters = Counters()
     crashed = threading.Event()
     clock = ClockState()
+    retry = threading.Event()  # SIGUSR1: the publisher skips its back-off once
+    restore_sigusr1 = retry_on_sigusr1(retry)
+    status_file = StatusFile(Path(config.health.status_file))
+    status_every = min(config.health.interval_s, STATUS_FILE_S)
+    status_file.write(bare_status(config.unit.id, "starting", status_every))
 
     def crash() -> None:
         crashed.set()
@@ -141,6 +151,7 @@ def run_unit(
         stages["publisher"],
         counters,
         on_delivered=lambda kind, no: writer.delivered(kind, no),
+        retry=retry,
         versions=lambda: {
             "software": __version__,
             "models": dict(reader.model_versions),
@@ -231,19 +242,21 @@ def run_unit(
         notifier,
         health,
         publisher.health,
-        config.health.status_file,
+        status_file,
         config.health.interval_s,
         status_line,
         lambda elapsed: status_text(counters, publisher, elapsed),
+        status_every,
     )
     started = time.monotonic()
     try:
-        with _signals_stop(stop), source:
+        with signals_stop(stop), source:
             threads["capture"] = start_stage(stages["capture"], capture.run, counters, crash)
             log.info("reading frames from %s", source.describe())
             notifier.ready(f"reading frames from {source.kind}")
             supervisor.run(stop, capture.ended, started, options.duration_s)
             notifier.stopping("stopping: finishing work in hand")
+            status_file.write(_status(health, "stopping", status_every))
             stop.set()
             threads["capture"].join(camera.capture_timeout_s + 5.0)
     finally:
@@ -255,14 +268,16 @@ def run_unit(
         _wait(writer.idle, JOIN_S)
         publisher.close(PUBLISH_ON_STOP_S)
         threads["publisher"].join(PUBLISH_ON_STOP_S + JOIN_S)
-        final = health.snapshot()
         writer.submit(END)
         threads["writer"].join(JOIN_S)
+        final = health.snapshot()  # after the writer has marked the last deliveries
+        stopped = _status(health, "stopped", status_every)
+        status_file.write({**stopped, "stopped_at": stopped["at"]})
+        restore_sigusr1()
         sync.join(JOIN_S)
         status_line.clear()
         health_conn.close()
     summary = run_summary(counters, publisher, final, elapsed, crashed.is_set())
-    write_status_file(config.health.status_file, {**final, "state": "stopped"})
     log.info(
         "stopped after %.0f s: %d frames (%.1f fps), %d reads, %d hits; %d hit(s) and %d read(s) "
         "left to deliver",
@@ -277,6 +292,14 @@ def run_unit(
     return summary
 
 
+def _status(health: HealthReporter, state: str, every_s: float) -> dict[str, Any]:
+    try:
+        return health.status(state, every_s)
+    except sqlite3.Error as exc:  # the store failed (the run is ending because of it?)
+        log.warning("status file without store figures: %s", exc)
+        return bare_status(health.unit_id, state, every_s)
+
+
 def _versions_text(versions: dict[str, int]) -> str:
     return ", ".join(f"{name} v{version}" for name, version in sorted(versions.items()))
 
@@ -288,26 +311,3 @@ def _wait(condition, timeout_s: float) -> bool:
             return True
         time.sleep(0.02)
     return False
-
-
-@contextmanager
-def _signals_stop(stop: threading.Event):
-    """SIGTERM and SIGINT set the stop event (only the main thread can install handlers); a
-    second one is not caught, so Ctrl-C twice ends a stop that takes too long."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
-
-    def handler(signum, _frame) -> None:
-        log.info("%s received: stopping (again to stop at once)", signal.Signals(signum).name)
-        stop.set()
-        signal.signal(signum, previous[signum])
-
-    for sig in previous:
-        signal.signal(sig, handler)
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)

@@ -54,6 +54,10 @@ class Counters:
     camera_stalls: int = 0
     errors: int = 0  # exceptions logged with traceback, in any stage
     busy_s: float = 0.0  # pipeline time spent on frames (for the pipeline's own fps)
+    # wall-clock times (time.time()) for the status file: when a frame last left the source,
+    # when the broker last acknowledged a read or hit
+    last_frame_at: float | None = None
+    last_delivered_at: float | None = None
     errors_by_stage: dict[str, int] = field(default_factory=dict)
 
     def error(self, stage: str) -> None:

@@ -1,4 +1,6 @@
-"""The main thread's loop while the unit runs: when to stop, the systemd watchdog, health and
+"""The main thread's loop while the unit runs: when to stop, the systemd watchdog, health, the
+status file (every `status_interval_s`, at most `STATUS_FILE_S`: a technician's `anpr-edge
+status` should not show a minute-old picture when health goes to the centre once a minute) and
 the status line.
 
 The watchdog is fed (at half systemd's interval) only while every stage has beaten within its
@@ -13,13 +15,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from edge.unit.console import StatusLine
-from edge.unit.health import HealthReporter, write_status_file
+from edge.unit.health import HealthReporter
 from edge.unit.notify import Notifier
 from edge.unit.stages import Stage
+from edge.unit.status import StatusFile
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +35,11 @@ class Supervisor:
     notifier: Notifier
     health: HealthReporter
     publish_health: Callable[[dict[str, Any]], None]
-    status_file: Path
+    status_file: StatusFile
     health_interval_s: float
     status_line: StatusLine
     status_text: Callable[[float], str]  # elapsed seconds → one line
+    status_interval_s: float
 
     def run(
         self,
@@ -47,7 +50,7 @@ class Supervisor:
     ) -> None:
         """Until stop is set, the source ends or `duration_s` has passed."""
         interval = self.notifier.watchdog_interval_s
-        next_watchdog = next_status = time.monotonic()
+        next_watchdog = next_status = next_file = time.monotonic()
         next_health = time.monotonic() + self.health_interval_s
         silent: set[str] = set()
         while not stop.wait(TICK_S):
@@ -64,10 +67,11 @@ class Supervisor:
                 self.notifier.watchdog()
                 next_watchdog = now + interval
             if now >= next_health:
-                payload = self.health.snapshot()
-                self.publish_health(payload)
-                write_status_file(self.status_file, {**payload, "state": "running"})
+                self.publish_health(self.health.snapshot())
                 next_health = now + self.health_interval_s
+            if now >= next_file:
+                self.status_file.write(self.health.status("running", self.status_interval_s))
+                next_file = now + self.status_interval_s
             if now >= next_status:
                 text = self.status_text(now - started)
                 self.status_line.show(text)

@@ -1,0 +1,181 @@
+"""The selftest's checks of what the unit runs on: models, camera, broker, clock.
+
+Each check is a small function returning a `CheckResult`; it reports a failure in its result
+rather than raising, so one broken part never hides the state of the others (see
+`edge.ops.selftest`). Reasons name the file, address or key concerned, and never a secret.
+"""
+
+from __future__ import annotations
+
+import ssl
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from edge.config import Config
+from edge.hotlist.mqtt_client import BrokerSettings, ConnackWaiter, make_client
+from edge.ops.credentials import UNIT_FILES, load_credentials, resolve
+from edge.ops.feed import FrameFeed
+from edge.unit.health import ClockState
+from edge.unit.sources import make_source
+from edge.vision.detector import Detector
+from edge.vision.recogniser import Recogniser
+from edge.vision.runtime import bundled_model
+
+CAMERA_FRAMES = 3
+BROKER_TIMEOUT_S = 5.0
+CREDENTIALS = "/run/credentials/"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    ok: bool
+    reason: str
+    skipped: bool = False  # not run (e.g. --skip-broker): neither a pass nor a failure
+
+    def as_json(self) -> dict:
+        return {"name": self.name, "ok": self.ok, "skipped": self.skipped, "reason": self.reason}
+
+
+def passed(name: str, reason: str) -> CheckResult:
+    return CheckResult(name, True, reason)
+
+
+def failed(name: str, reason: str) -> CheckResult:
+    return CheckResult(name, False, reason)
+
+
+def check_model(config: Config, kind: str) -> CheckResult:
+    """Loads (sha256 and input shape checked against the manifest by edge.vision.runtime) and
+    runs once on a blank input: a badly converted model loads fine and returns NaN."""
+    name = f"model {kind}"
+    configured = config.models.detector if kind == "detector" else config.models.recogniser
+    path = Path(configured) if configured else bundled_model(kind)
+    model = (
+        Detector(path, 1, config.models.detector_threshold)
+        if kind == "detector"
+        else Recogniser(path)
+    )
+    manifest = model.model.manifest
+    outputs = model.model.run(np.zeros(manifest.input_shape, np.dtype(manifest.input_dtype)))
+    if not all(np.isfinite(out).all() for out in outputs):
+        return failed(name, f"{path}: outputs NaN or infinity on a blank input: a broken model")
+    shape = "×".join(str(v) for v in manifest.input_shape)
+    return passed(
+        name,
+        f"{path}: {model.version}, sha256 and input {shape} {manifest.input_dtype} match its "
+        "manifest; runs",
+    )
+
+
+def check_camera(config: Config) -> CheckResult:
+    source = make_source(config)
+    frames = []
+    started = time.monotonic()
+    with FrameFeed(source, config.camera.capture_timeout_s) as feed:
+        while len(frames) < CAMERA_FRAMES:
+            frame = feed.next().frame
+            if frame is None:
+                break
+            frames.append(frame)
+        stalls = feed.stalls
+    seconds = time.monotonic() - started
+    if not frames:
+        return failed("camera", f"{source.describe()}: delivered no frame")
+    height, width = frames[-1].image.shape[:2]
+    reason = f"{source.describe()}: {len(frames)} frames of {width}×{height} in {seconds:.1f} s"
+    if stalls:
+        return failed("camera", f"{reason}, but {stalls} read(s) timed out")
+    return passed("camera", reason)
+
+
+def check_broker(config: Config) -> CheckResult:
+    """Connects as the unit does (edge.hotlist.mqtt_client: TLS identity, credentials), and
+    counts only a successful CONNACK: with TLS 1.3 a refused client certificate shows only
+    after `connect()` has returned (../shared/NOTES.md)."""
+    config = with_credential_sources(config)
+    mqtt = config.mqtt
+    scheme = "mqtts" if mqtt.tls.enabled else "mqtt"
+    address = f"{scheme}://{mqtt.host}:{mqtt.port}"
+    # Its own client id: the unit's would make the broker drop the running unit's session.
+    settings = BrokerSettings.from_config(config, f"{config.mqtt_client_id}-selftest")
+    settings = replace(
+        settings, connect_timeout_s=min(settings.connect_timeout_s, BROKER_TIMEOUT_S)
+    )
+    missing = _missing_tls_file(config)
+    if missing:
+        return failed("broker", missing)
+    client = make_client(settings)
+    waiter = ConnackWaiter()
+    client.on_connect = waiter
+    started = time.monotonic()
+    try:
+        client.connect(settings.host, settings.port, keepalive=settings.keepalive_s)
+    except ssl.SSLCertVerificationError as exc:
+        return failed(
+            "broker",
+            f"{address}: the broker's certificate failed verification against mqtt.tls.ca "
+            f"({exc.verify_message})",
+        )
+    except ssl.SSLError as exc:
+        return failed("broker", f"{address}: TLS handshake failed: {exc.reason or exc}")
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        return failed("broker", f"{address} (mqtt.host, mqtt.port): cannot connect: {why}")
+    client.loop_start()
+    try:
+        waiter.wait(settings)  # raises RuntimeFailure with the reason: reported by the caller
+        seconds = time.monotonic() - started
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    identity = (
+        "TLS with the unit's client certificate"
+        if mqtt.tls.cert
+        else ("TLS" if mqtt.tls.enabled else "no TLS")
+    )
+    user = f", user {mqtt.username}" if mqtt.username else ""
+    return passed("broker", f"{address}: connected in {seconds:.2f} s ({identity}{user})")
+
+
+def with_credential_sources(config: Config, unit_files=UNIT_FILES) -> Config:
+    """`config` with TLS files that are systemd credentials read from their sources (see
+    edge.ops.credentials) when the service is not there to hand them over."""
+    tls, sources = config.mqtt.tls, load_credentials(unit_files)
+    paths = {key: resolve(getattr(tls, key), sources) for key in ("ca", "cert", "key")}
+    if all(paths[key] == getattr(tls, key) for key in paths):
+        return config
+    mqtt = config.mqtt.model_copy(update={"tls": tls.model_copy(update=paths)})
+    return config.model_copy(update={"mqtt": mqtt})
+
+
+def _missing_tls_file(config: Config) -> str | None:
+    tls = config.mqtt.tls
+    if not tls.enabled:
+        return None
+    for key, path in (("ca", tls.ca), ("cert", tls.cert), ("key", tls.key)):
+        if path is not None and not Path(path).exists():
+            reason = f"mqtt.tls.{key} {path}: not found"
+            if str(path).startswith(CREDENTIALS):
+                # LoadCredential= files exist only while the service runs (and only for it)
+                reason += (
+                    "; it is a systemd credential, present only while the anpr-edge service "
+                    "runs, and no LoadCredential= in the installed unit names its source"
+                )
+            return reason
+    return None
+
+
+def check_clock(clock: ClockState | None = None) -> CheckResult:
+    now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    if (clock or ClockState())():
+        return passed("clock", f"synchronised (now {now})")
+    return failed(
+        "clock",
+        f"not synchronised (now {now}): the kernel reports no time source has set it, so reads "
+        "would carry untrusted times; check NTP (timedatectl timesync-status)",
+    )

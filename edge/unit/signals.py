@@ -1,0 +1,49 @@
+"""The unit's signals, caught in the main thread (only it can install handlers; tests that run
+the unit in another thread get none).
+
+- SIGTERM, SIGINT: an orderly stop (`stop` set); a second one is not caught, so Ctrl-C twice
+  ends a stop that takes too long.
+- SIGUSR1 (`anpr-edge outbox --retry-now`): `retry` set, nothing else; the publisher acts on it
+  in its own thread (a handler must not take locks another thread may hold). Installed before
+  the status file names the pid, since SIGUSR1's default action would end the process.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from contextlib import contextmanager
+
+log = logging.getLogger(__name__)
+
+
+def retry_on_sigusr1(retry: threading.Event) -> Callable[[], object]:
+    """Install the handler; returns what restores the previous one."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.signal(signal.SIGUSR1, lambda _signum, _frame: retry.set())
+    return lambda: signal.signal(signal.SIGUSR1, previous or signal.SIG_DFL)
+
+
+@contextmanager
+def signals_stop(stop: threading.Event):
+    """SIGTERM and SIGINT set `stop` while the block runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def handler(signum, _frame) -> None:
+        log.info("%s received: stopping (again to stop at once)", signal.Signals(signum).name)
+        stop.set()
+        signal.signal(signum, previous[signum])
+
+    for sig in previous:
+        signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
