@@ -137,6 +137,7 @@ class HealthReporter:
             "clock_synced": self.clock(),
             "rss_mb": rss_mb(),
             "errors": counters.errors,
+            "commands": {"accepted": counters.commands, "rejected": counters.commands_rejected},
             "stages": {stage.name: stage.alive(now) for stage in self.stages},
             **extra,
         }

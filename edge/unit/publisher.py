@@ -26,19 +26,21 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edge.hotlist.mqtt_client import BrokerSettings, make_client
 from edge.store.database import open_database
 from edge.store.reads import Kind, OutboxItem, ReadStore
+from edge.unit.commands import CommandDesk, Rejected
 from edge.unit.payloads import encode, status_payload
 from edge.unit.sendorder import SendOrder
 from edge.unit.stages import Counters, Stage
+from edge.unit.topics import Topics
 
 log = logging.getLogger(__name__)
 
@@ -46,31 +48,6 @@ POLL_S = 0.2
 RESYNC_AFTER_REFUSAL_S = 30.0
 STALE_S = 120.0  # in flight this long while connected: sent again
 BACKOFF_S = (1, 15)  # seconds: doubling from 1 to 15 between connection attempts
-
-
-@dataclass(frozen=True)
-class Topics:
-    prefix: str
-    unit_id: str
-
-    def _of(self, name: str) -> str:
-        return f"{self.prefix}/units/{self.unit_id}/{name}"
-
-    @property
-    def hits(self) -> str:
-        return self._of("hits")
-
-    @property
-    def reads(self) -> str:
-        return self._of("reads")
-
-    @property
-    def status(self) -> str:
-        return self._of("status")
-
-    @property
-    def health(self) -> str:
-        return self._of("health")
 
 
 class Publisher:
@@ -85,6 +62,7 @@ class Publisher:
         versions: Callable[[], dict[str, Any]],
         *,
         retry: threading.Event | None = None,
+        health_now: threading.Event | None = None,
         window: int = 32,
         hit_reserve: int = 8,
     ):
@@ -93,6 +71,9 @@ class Publisher:
         self.versions, self.window, self.hit_reserve = versions, window, hit_reserve
         self.events: queue.Queue = queue.Queue()
         self.retry = retry or threading.Event()
+        self.desk = CommandDesk(
+            topics.unit_id, self.retry, health_now or threading.Event(), versions, self.status
+        )
         self._restarting: threading.Thread | None = None
         self.connected = False
         self.max_in_flight = 0
@@ -115,6 +96,9 @@ class Publisher:
         self.client.on_disconnect = lambda c, u, flags, rc, p: self.events.put(("gone", rc))
         self.client.on_publish = lambda c, u, mid, rc, p: self.events.put(("puback", mid, rc))
         self.client.on_connect_fail = lambda c, u: self.events.put(("unreachable",))
+        self.client.on_message = lambda c, u, message: self.events.put(
+            ("command", CommandDesk.parse(message))
+        )
         self._told_unreachable = False
 
     # --- called from other threads: enqueue only ------------------------------------------
@@ -216,6 +200,8 @@ class Publisher:
             )
         elif kind == "health" and self.connected:
             self.client.publish(self.topics.health, event[1], qos=0)
+        elif kind == "command":
+            self._command(event[1])
         elif kind == "close":
             self._closing_at = event[1]
 
@@ -242,6 +228,19 @@ class Publisher:
         self._status_mid = self.client.publish(
             self.topics.status, encode(online), qos=1, retain=True
         ).mid
+        # retainAsPublished: a retained command shows as retained even when it arrives live,
+        # so it is refused then too, not only at the next reconnect
+        self.client.subscribe(
+            self.topics.cmd, options=SubscribeOptions(qos=1, retainAsPublished=True)
+        )
+
+    def _command(self, command) -> None:
+        result = self.desk.run(command)
+        if isinstance(command, Rejected):
+            self.counters.commands_rejected += 1
+        else:
+            self.counters.commands += 1
+        self.client.publish(self.topics.cmd_result, encode(result), qos=1)
 
     def _fill_window(self) -> None:
         while len(self._inflight) < self.window:

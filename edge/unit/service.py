@@ -45,7 +45,7 @@ from edge.unit.hotlists import StoreReasons
 from edge.unit.motion import MotionGate
 from edge.unit.notify import Notifier
 from edge.unit.pipeline import Pipeline, PipelineSettings, run_pipeline
-from edge.unit.publisher import Publisher, Topics
+from edge.unit.publisher import Publisher
 from edge.unit.reading import ReadContext
 from edge.unit.signals import retry_on_sigusr1, signals_stop
 from edge.unit.sources import make_source
@@ -53,6 +53,7 @@ from edge.unit.stages import Counters, Stage, start_stage
 from edge.unit.status import STATUS_FILE_S, StatusFile, bare_status
 from edge.unit.summary import run_summary, status_text
 from edge.unit.supervisor import Supervisor
+from edge.unit.topics import Topics
 from edge.unit.tracking import Tracker, TrackSettings
 from edge.unit.writer import END, StoreSettings, StoreWriter
 from edge.vision.reader import PlateReader
@@ -89,6 +90,7 @@ def run_unit(
     crashed = threading.Event()
     clock = ClockState()
     retry = threading.Event()  # SIGUSR1: the publisher skips its back-off once
+    health_now = threading.Event()  # a `health` command from the centre
     restore_sigusr1 = retry_on_sigusr1(retry)
     status_file = StatusFile(Path(config.health.status_file))
     status_every = min(config.health.interval_s, STATUS_FILE_S)
@@ -152,6 +154,7 @@ def run_unit(
         counters,
         on_delivered=lambda kind, no: writer.delivered(kind, no),
         retry=retry,
+        health_now=health_now,
         versions=lambda: {
             "software": __version__,
             "models": dict(reader.model_versions),
@@ -247,6 +250,7 @@ def run_unit(
         status_line,
         lambda elapsed: status_text(counters, publisher, elapsed),
         status_every,
+        health_now,
     )
     started = time.monotonic()
     try:

@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from edge.unit.console import StatusLine
@@ -40,6 +40,7 @@ class Supervisor:
     status_line: StatusLine
     status_text: Callable[[float], str]  # elapsed seconds → one line
     status_interval_s: float
+    health_now: threading.Event = field(default_factory=threading.Event)  # the centre asked
 
     def run(
         self,
@@ -66,7 +67,8 @@ class Supervisor:
             if interval is not None and not dead and now >= next_watchdog:
                 self.notifier.watchdog()
                 next_watchdog = now + interval
-            if now >= next_health:
+            if now >= next_health or self.health_now.is_set():
+                self.health_now.clear()
                 self.publish_health(self.health.snapshot())
                 next_health = now + self.health_interval_s
             if now >= next_file:
