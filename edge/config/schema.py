@@ -131,6 +131,10 @@ class MqttSection(Section):
     topic_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")] = "anpr/v1"
     keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
     connect_timeout_s: Annotated[float, Field(gt=0.0, le=120.0)] = 10.0
+    # MQTT 5 unless the force's broker can do no better (DESIGN §3): "3.1.1" keeps QoS 1,
+    # retained status, the last will and persistent sessions, and loses MQTT 5's reason codes
+    # and per-message properties.
+    protocol: Literal["5", "3.1.1"] = "5"
 
 
 class StorageSection(Section):

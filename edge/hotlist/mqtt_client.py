@@ -1,6 +1,7 @@
 """paho-mqtt clients for the hotlist sync and the `hotlist publish` command.
 
-paho-mqtt 2.x, MQTT v5, `CallbackAPIVersion.VERSION2`. TLS and credentials follow the unit's
+paho-mqtt 2.x, MQTT v5 (or 3.1.1 where the broker can do no better: `mqtt.protocol`),
+`CallbackAPIVersion.VERSION2`. TLS and credentials follow the unit's
 `mqtt` config section (the password and key passphrase from edge.config.secrets, never from
 the file). A connection counts as made when a successful CONNACK arrives, not when `connect()`
 returns: with TLS 1.3 a refused client certificate only shows after the handshake
@@ -33,6 +34,11 @@ class BrokerSettings:
     key_passphrase: str | None = None
     keepalive_s: int = 30
     connect_timeout_s: float = 10.0
+    protocol: str = "5"  # or "3.1.1" (mqtt.protocol)
+
+    @property
+    def mqtt5(self) -> bool:
+        return self.protocol == "5"
 
     @staticmethod
     def from_config(config, client_id: str) -> BrokerSettings:
@@ -57,17 +63,25 @@ class BrokerSettings:
             passphrase.get_secret_value() if passphrase else None,
             mqtt_config.keepalive_s,
             mqtt_config.connect_timeout_s,
+            mqtt_config.protocol,
         )
 
     def __repr__(self) -> str:  # never show the password or passphrase
         return f"BrokerSettings({self.host}:{self.port}, client {self.client_id!r})"
 
 
-def make_client(settings: BrokerSettings, *, manual_ack: bool = False) -> mqtt.Client:
+def make_client(
+    settings: BrokerSettings, *, manual_ack: bool = False, persistent: bool = False
+) -> mqtt.Client:
+    """A client for `settings.protocol`. `persistent`: the broker keeps the session across
+    disconnects; MQTT 3.1.1 asks for that here (clean_session=False), MQTT 5 at connect time
+    (clean_start=False with a session expiry, see edge.hotlist.sync)."""
+    v5 = settings.mqtt5
     client = mqtt.Client(
         CallbackAPIVersion.VERSION2,
         client_id=settings.client_id,
-        protocol=MQTTProtocolVersion.MQTTv5,
+        protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
+        clean_session=None if v5 else not persistent,
         manual_ack=manual_ack,
     )
     client.connect_timeout = settings.connect_timeout_s

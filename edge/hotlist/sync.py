@@ -97,7 +97,7 @@ class HotlistSync:
             for list_id in settings.lists
             for kind in ("snapshot", "delta")
         }
-        self._client = make_client(broker, manual_ack=True)
+        self._client = make_client(broker, manual_ack=True, persistent=True)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
@@ -139,9 +139,13 @@ class HotlistSync:
         for topic, (list_id, kind) in self._topics.items():
             # Retained snapshot only for a new subscription, unless the list is missing.
             resend = kind == "snapshot" and list_id not in held
-            client.subscribe(
-                topic, options=SubscribeOptions(qos=1, retainHandling=0 if resend else 1)
-            )
+            if self.broker.mqtt5:
+                options = SubscribeOptions(qos=1, retainHandling=0 if resend else 1)
+                client.subscribe(topic, options=options)
+            elif resend or not flags.session_present:
+                # 3.1.1 has no retain handling: a subscription always brings the retained
+                # snapshot, so a resumed session keeps its subscriptions instead
+                client.subscribe(topic, qos=1)
         log.info(
             "hotlist sync connected (session %s)", "resumed" if flags.session_present else "new"
         )
@@ -220,16 +224,15 @@ class HotlistSync:
                 self._client.ack(item.mid, item.qos)
 
     def _connect(self) -> None:
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = self.settings.session_expiry_s
-        props.ReceiveMaximum = RECEIVE_MAXIMUM
         self._client.reconnect_delay_set(1, 60)
+        session: dict = {}
+        if self.broker.mqtt5:  # 3.1.1: the client was made with clean_session=False
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = self.settings.session_expiry_s
+            props.ReceiveMaximum = RECEIVE_MAXIMUM
+            session = {"clean_start": False, "properties": props}
         self._client.connect_async(
-            self.broker.host,
-            self.broker.port,
-            keepalive=self.broker.keepalive_s,
-            clean_start=False,
-            properties=props,
+            self.broker.host, self.broker.port, keepalive=self.broker.keepalive_s, **session
         )
         self._client.loop_start()
 
@@ -282,7 +285,10 @@ class HotlistSync:
         log.info(
             "hotlist %s: waiting for a snapshot; asking the broker for the retained one", list_id
         )
-        self._client.subscribe(topic, options=SubscribeOptions(qos=1, retainHandling=0))
+        if self.broker.mqtt5:
+            self._client.subscribe(topic, options=SubscribeOptions(qos=1, retainHandling=0))
+        else:
+            self._client.subscribe(topic, qos=1)  # brings the retained snapshot
 
     def _request_overdue_snapshots(self) -> None:
         now = time.monotonic()

@@ -229,10 +229,13 @@ class Publisher:
             self.topics.status, encode(online), qos=1, retain=True
         ).mid
         # retainAsPublished: a retained command shows as retained even when it arrives live,
-        # so it is refused then too, not only at the next reconnect
-        self.client.subscribe(
-            self.topics.cmd, options=SubscribeOptions(qos=1, retainAsPublished=True)
-        )
+        # so it is refused then too, not only at the next reconnect (MQTT 5 only: 3.1.1 shows
+        # the flag only on messages sent at subscription)
+        if self.broker.mqtt5:
+            options = SubscribeOptions(qos=1, retainAsPublished=True)
+            self.client.subscribe(self.topics.cmd, options=options)
+        else:
+            self.client.subscribe(self.topics.cmd, qos=1)
 
     def _command(self, command) -> None:
         result = self.desk.run(command)
