@@ -148,6 +148,7 @@ install_app() {
   fi
   install -m 0644 "$SRC/README.md" "$OPT/README.md"
   install -m 0644 "$SRC/docs/install.md" "$OPT/install.md"
+  install -m 0644 "$SRC/docs/operator-guide.md" "$OPT/operator-guide.md"
   install -d -m 0755 "$(dirname "$LINK")"
   [ "$(readlink "$LINK" 2>/dev/null)" = "$ENTRY" ] || ln -sfn "$ENTRY" "$LINK"
 }

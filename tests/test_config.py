@@ -129,6 +129,12 @@ BAD_INPUTS = [
         id="too-few-keys",
     ),
     pytest.param(
+        ('trusted_keys = ["a.pub", "b.pub"]', 'trusted_keys = ["a.pub", "a.pub"]'),
+        "hotlist",
+        "hotlist.trusted_keys[1] repeats [0] (a.pub): key rotation needs two different keys",
+        id="same-key-twice",
+    ),
+    pytest.param(
         ("[unit]", "[camera]\nresolution = [1456, 10]\n[unit]"),
         "camera.resolution[1]",
         "got 10; expected a value ≥ 64",
@@ -257,3 +263,16 @@ def test_the_installed_config_is_the_default_before_the_demo(tmp_path, monkeypat
     monkeypatch.setenv(loader.CONFIG_ENV, str(tmp_path / "other.toml"))
     assert loader.resolve_config_path(None) == tmp_path / "other.toml"
     assert loader.resolve_config_path("given.toml") == Path("given.toml")
+
+
+def test_a_trusted_key_listed_twice_is_refused(tmp_path):
+    from edge.errors import UserError
+    from edge.hotlist.signing import generate_keypair, load_trusted_keys
+
+    _, _, public = generate_keypair(tmp_path, "centre")
+    copy = tmp_path / "copy.pub"
+    copy.write_bytes(public.read_bytes())
+    with pytest.raises(
+        UserError, match=r"trusted_keys\[1\] .* is the same key as trusted_keys\[0\]"
+    ):
+        load_trusted_keys([public, copy], "unit.toml")

@@ -120,6 +120,10 @@ def test_forged_and_tampered_bundles_are_rejected_and_counted(unit, centre, publ
     publish(centre.snapshot("national", 1, V1))  # a replay
     wait_for(lambda: unit.rejected("stale-version") == 1, "replay counted")
     assert unit.version() == 1 and len(unit.holder.current.lists["national"]) == 2
+    # what the unit's health tells the centre (DESIGN §4)
+    health = unit.sync.health()
+    assert health["rejected"] == {"unknown-key": 1, "bad-signature": 1, "stale-version": 1}
+    assert health["applied"] == 1 and health["connected"] and health["waiting_for_snapshot"] == []
 
 
 def test_deltas_published_while_the_unit_is_offline_arrive_when_it_returns(unit, centre, publish):
@@ -194,3 +198,22 @@ def retain_quietly(broker, topic: str, payload: bytes) -> None:
     finally:
         client.disconnect()
         client.loop_stop()
+
+
+def test_a_conflicting_delta_brings_the_retained_snapshot(unit, centre, publish, broker):
+    publish(centre.snapshot("national", 1, V1))
+    wait_for(lambda: unit.version() == 1, "v1 applied")
+    unit.stop()
+    # The centre's v2 differs from what this unit holds at v1 (a list rebuilt at the centre):
+    # its snapshot is retained while the unit is away, then a delta 1 → 2 removes a plate the
+    # unit never had.
+    v2 = [entry("AB12CDE"), entry("ZZ99ZZZ")]
+    retain_quietly(
+        broker, f"{PREFIX}/hotlists/national/snapshot", centre.snapshot("national", 2, v2)
+    )
+    publish(centre.delta("national", 2, 1, [["remove", "ZZ11ZZZ"]]))
+    unit.start()
+    wait_for(lambda: unit.version() == 2, "recovered through the retained snapshot")
+    assert unit.sync.health()["rejected"] == {"delta-conflict": 1}
+    plates = set(unit.holder.current.lists["national"].columns.keys.tolist())
+    assert len(plates) == 2

@@ -36,7 +36,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     for parser in (check, show):
         parser.add_argument(
-            "path", nargs="?", help="config file (default: $ANPR_EDGE_CONFIG, else the demo config)"
+            "path",
+            nargs="?",
+            help="config file (default: $ANPR_EDGE_CONFIG, else /etc/anpr-edge/unit.toml if "
+            "installed, else the demo config)",
         )
         add_json_flag(parser)
 

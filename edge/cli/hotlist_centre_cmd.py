@@ -60,8 +60,16 @@ def register_centre(group: argparse._SubParsersAction) -> None:
     )
     publish.add_argument("--ca", metavar="FILE", help="CA certificate: connect with TLS")
     publish.add_argument("--cert", metavar="FILE", help="client certificate (mutual TLS)")
-    publish.add_argument("--key", metavar="FILE", help="client key (mutual TLS)")
-    publish.add_argument("--username", default="", help="password: $ANPR_EDGE_MQTT_PASSWORD")
+    publish.add_argument(
+        "--key",
+        metavar="FILE",
+        help="client key (mutual TLS); passphrase if encrypted: $ANPR_EDGE_MQTT_KEY_PASSPHRASE",
+    )
+    publish.add_argument(
+        "--username",
+        default="",
+        help="broker user name; its password comes from $ANPR_EDGE_MQTT_PASSWORD",
+    )
     publish.add_argument("--client-id", default="anpr-centre-publish")
     publish.add_argument("--timeout", type=float, default=10.0, metavar="S")
 
@@ -138,7 +146,10 @@ def publish_command(args: argparse.Namespace) -> int:
         raise UserError(f"--broker {args.broker!r}: expected HOST:PORT")
     if (args.cert is None) != (args.key is None):
         raise UserError("--cert and --key must be given together")
-    password = load_secrets()["mqtt_password"].value
+    secrets = load_secrets()
+    password, passphrase = (
+        secrets[name].value for name in ("mqtt_password", "mqtt_key_passphrase")
+    )
     broker = BrokerSettings(
         host,
         int(port),
@@ -149,6 +160,7 @@ def publish_command(args: argparse.Namespace) -> int:
         ca=args.ca,
         cert=args.cert,
         key=args.key,
+        key_passphrase=passphrase.get_secret_value() if passphrase else None,
         connect_timeout_s=args.timeout,
     )
     published = publish_bundle(

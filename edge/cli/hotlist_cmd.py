@@ -22,6 +22,11 @@ from edge.cli.common import (
 from edge.cli.hotlist_centre_cmd import read_bundle, register_centre
 from edge.errors import UserError
 
+# Site changes go to the store; the running service loads its lists when it starts.
+RESTART_NOTE = (
+    "The running service reads its lists at start: systemctl restart anpr-edge after this."
+)
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     group = add_group(
@@ -37,6 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "apply",
         help="apply a bundle file to this unit (same checks as "
         "over MQTT); exit 2 with the reason if rejected",
+        description="apply a bundle file to this unit (same checks as over MQTT); exit 2 with "
+        "the reason if rejected. " + RESTART_NOTE,
         example="anpr-edge hotlist apply national-42.json --config unit.toml",
         handler=apply_command,
     )
@@ -46,6 +53,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         group,
         "import",
         help="load a local, unsigned list from a CSV (this unit only; marked local in every match)",
+        description="load a local, unsigned list from a CSV (this unit only; marked local in "
+        "every match). " + RESTART_NOTE,
         example="anpr-edge hotlist import local.csv --list site-watch",
         handler=import_command,
     )
@@ -56,6 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         group,
         "remove",
         help="remove a local list",
+        description="remove a local list. " + RESTART_NOTE,
         example="anpr-edge hotlist remove --list site-watch",
         handler=remove_command,
     )

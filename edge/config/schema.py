@@ -106,6 +106,17 @@ class HotlistSection(Section):
     fuzzy_sure_confidence: Annotated[float, Field(gt=0.0, le=1.0)] = 0.99
     max_bundle_mb: Annotated[int, Field(ge=1, le=4096)] = 512
 
+    @model_validator(mode="after")
+    def _check_distinct_keys(self) -> HotlistSection:
+        seen = [str(path) for path in self.trusted_keys]
+        for i, path in enumerate(seen):
+            if path in seen[:i]:
+                raise ValueError(
+                    f"hotlist.trusted_keys[{i}] repeats [{seen.index(path)}] ({path}): "
+                    "key rotation needs two different keys"
+                )
+        return self
+
 
 class TlsSection(Section):
     enabled: bool = True

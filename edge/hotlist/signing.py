@@ -100,10 +100,16 @@ def load_public_key(path: Path, where: str = "") -> PublicKey:
 def load_trusted_keys(paths: list[Path], config_file: str = "") -> dict[str, PublicKey]:
     """The keys of `hotlist.trusted_keys`, by key id; an error names the config entry."""
     prefix = f"{config_file}: " if config_file else ""
-    keys = {}
+    keys, where = {}, {}
     for i, path in enumerate(paths):
         key = load_public_key(Path(path), f"{prefix}hotlist.trusted_keys[{i}]")
-        keys[key.key_id] = key
+        if key.key_id in keys:  # two copies of one key would defeat rotation
+            raise UserError(
+                f"{prefix}hotlist.trusted_keys[{i}] ({path}) is the same key as "
+                f"trusted_keys[{where[key.key_id]}] (key id {key.key_id}): rotation needs "
+                "two different keys"
+            )
+        keys[key.key_id], where[key.key_id] = key, i
     return keys
 
 

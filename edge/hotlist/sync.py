@@ -128,6 +128,20 @@ class HotlistSync:
             "queued": self._queue.qsize(),
         }
 
+    def health(self) -> dict:
+        """What the centre needs in the unit's health (DESIGN §4: rejections are counted
+        there): connection, bundles applied, rejected by reason, errors, and the lists
+        waiting for a snapshot after a version gap."""
+        status = self.status()
+        waiting = [name for name, s in status["lists"].items() if s["waiting_for_snapshot"]]
+        return {
+            "connected": status["connected"],
+            "applied": status["applied"],
+            "rejected": status["rejected"],
+            "errors": status["errors"],
+            "waiting_for_snapshot": sorted(waiting),
+        }
+
     # --- paho's thread: validate and enqueue, nothing else -------------------------------
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
@@ -250,6 +264,10 @@ class HotlistSync:
                 held = self.holder.versions().get(item.list_id)
                 if held is None or (rejection.base_version or 0) > held:
                     self._park(state, rejection.base_version, item.payload)
+                self._request_snapshot(item.list_id, state)
+            elif rejection.reason == Reason.DELTA_CONFLICT:
+                # the centre's list differs from ours at the same version: only a whole
+                # snapshot can reconcile them
                 self._request_snapshot(item.list_id, state)
             return
         state.waiting_since = None  # the list is whole and current again

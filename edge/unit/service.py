@@ -235,7 +235,7 @@ def run_unit(
         extra=lambda: {
             "motion_ratio": gate.ratio,
             "hotlists": holder.versions(),
-            "hotlist_sync": {"connected": sync.connected.is_set()},
+            "hotlist_sync": sync.health(),
             "broker": publisher.status(),
             "source": source.status(),
         },
