@@ -106,6 +106,18 @@ class HotlistSync:
     def start(self) -> None:
         self._thread.start()
 
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def wait_ready(self, timeout_s: float) -> bool:
+        """Until the index is loaded; False at once if the worker died first (its error is
+        logged with its traceback), or after `timeout_s`."""
+        deadline = time.monotonic() + timeout_s
+        while not self.ready.wait(0.2):
+            if not self._thread.is_alive() or time.monotonic() >= deadline:
+                return False
+        return True
+
     def join(self, timeout_s: float = 10.0) -> None:
         """Wait for the worker to finish after the stop event was set."""
         self._thread.join(timeout_s)

@@ -123,8 +123,11 @@ def run_unit(
     holder = IndexHolder()
     sync = make_sync(config, holder, stop, options.config_file)
     sync.start()
-    if not sync.ready.wait(HOTLIST_LOAD_S):
-        log.warning("hotlists still loading after %.0f s; reading plates meanwhile", HOTLIST_LOAD_S)
+    if not sync.wait_ready(HOTLIST_LOAD_S):
+        log.warning(
+            "hotlists not loaded (%s); reading plates meanwhile",
+            "still loading" if sync.alive() else "the sync stopped on an error, logged above",
+        )
     matcher = Matcher(holder, fuzzy_policy(config), reasons=StoreReasons(store_path))
     log.info("hotlists held: %s", _versions_text(holder.versions()) or "none yet")
 

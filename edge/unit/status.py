@@ -59,8 +59,9 @@ def bare_status(unit_id: str, state: str, every_s: float) -> dict[str, Any]:
 
 
 def write_status_file(path: Path, payload: dict[str, Any]) -> None:
-    """Atomically (write, then rename), owner-only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Atomically (write, then rename), owner-only; a folder it has to make is owner-only too
+    (under systemd the RuntimeDirectory already exists)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     temporary = path.with_name(f".{path.name}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
