@@ -149,7 +149,8 @@ def train(args: argparse.Namespace) -> None:
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
     started, history = time.monotonic(), []
-    for i in range(1, args.steps + 1):
+    last = min(args.stop_at or args.steps, args.steps)
+    for i in range(1, last + 1):
         pick = rng.integers(0, len(images), args.batch)
         x = images[pick]
         flips = rng.random(args.batch) < 0.5  # mirrored plates are still plates
@@ -165,7 +166,7 @@ def train(args: argparse.Namespace) -> None:
                 f"{time.monotonic() - started:.0f}s",
                 flush=True,
             )
-        if i % args.eval_every == 0 or i == args.steps:
+        if i % args.eval_every == 0 or i == last:
             recall, precision = recall_at(model, val_images, val_boxes)
             history.append({"step": i, "recall": recall, "precision": precision})
             print(f"step {i} val recall {recall:.4f} precision {precision:.4f}", flush=True)
@@ -214,7 +215,7 @@ def export(trained, images, args, history, seconds) -> None:
             f"region {args.region}, plates 7–{args.max_plate} px, init {args.init or 'random'}, "
             f"seed {args.seed}, {args.samples} scenes",
             "seed": args.seed,
-            "steps": args.steps,
+            "steps": args.steps if not args.stop_at else f"{args.stop_at} of {args.steps}",
             "batch": args.batch,
             "seconds": round(seconds),
         },
@@ -253,6 +254,12 @@ def add_scene_options(parser) -> None:
     parser.add_argument("--max-plate", type=int, default=110, help="largest plate height, px")
     parser.add_argument("--init", help="weights to start from (a previous stage)")
     parser.add_argument("--tag", default="", help="suffix of this stage's checkpoint files")
+    parser.add_argument(
+        "--stop-at",
+        type=int,
+        help="stop after this step of a --steps schedule (the bundled model's stage 2 is the "
+        "first 1000 steps of a 3500-step schedule)",
+    )
 
 
 if __name__ == "__main__":
