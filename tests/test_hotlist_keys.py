@@ -53,7 +53,7 @@ def test_key_order_is_the_plates_byte_order(batch):
 
 
 def test_invalid_plates_are_named_by_position():
-    for bad in ("", "abc", "AB 12", "ABCDEFGHIJK", "ÄB1", "A\0"):
+    for bad in ("", "abc", "AB 12", "ABCDEFGHIJK", "ÄB1", "A\0", "A\0B", "\0AB"):
         with pytest.raises(InvalidPlate) as caught:
             encode_many(["AB12CDE", "X1", bad])
         assert caught.value.index == 2, bad

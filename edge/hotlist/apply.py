@@ -12,10 +12,12 @@ Every rejection is logged with its reason and counted in `ApplyCounters` for hea
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +37,22 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT_AFTER_ROWS = 100_000  # a large apply leaves a large WAL: fold it back at once
 MIN_ENTRY_BYTES = 24  # the shortest entry line: ["A","a",1,"a","",null] and its newline
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while entries stream in. Each block parses into
+    thousands of lists that live until it is written; they trigger collections that walk them
+    again and again, and none is in a cycle (reference counting frees them). The collector took
+    0.35 of 4.2 s CPU for 1 M entries (1.9 of 7.8 s with the former 4 MB blocks). Cyclic garbage
+    of other threads, if any, waits for the end of the apply (under a minute at 10 M)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @dataclass(frozen=True)
@@ -138,7 +156,7 @@ class BundleApplier:
                 f"a {header.kind} of list "
                 f"{header.list_id!r} on the {topic[1]} topic of {topic[0]!r}",
             )
-        with self.store.change(header.list_id) as change:
+        with _collector_paused(), self.store.change(header.list_id) as change:
             held = change.held
             self._check_versions(header, held.version if held else None, held and held.local)
             if header.kind == "snapshot":

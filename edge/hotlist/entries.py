@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import chain
 
 import numpy as np
 
@@ -72,14 +73,18 @@ def columns_from_wire(rows: list) -> EntryColumns:
             f"expected an array of {len(COLUMNS)} values [{', '.join(COLUMNS)}]",
             wrong_type=type(rows[i]) is not list,
         )
+    # Columns as strided slices of one flat list (every row has been checked to hold 6 values):
+    # 2× faster than transposing with zip(*rows), whose one call takes a block's rows as
+    # arguments (115 vs 244 ns an entry).
+    flat = list(chain.from_iterable(rows))
     vrms, categories, priorities, actions, reasons, expiries = (
-        list(column) for column in zip(*rows, strict=True)
+        flat[field :: len(COLUMNS)] for field in range(len(COLUMNS))
     )
-    _require_types(vrms, (str,), "vrm", "a string")
-    _require_types(categories, (str,), "category", "a string")
+    _require_strings(vrms, "vrm")
+    _require_strings(categories, "category")
     _require_types(priorities, (int,), "priority", "an integer")
-    _require_types(actions, (str,), "action", "a string")
-    _require_types(reasons, (str,), "reason", "a string")
+    _require_strings(actions, "action")
+    _require_strings(reasons, "reason")
     _require_types(expiries, (str, type(None)), "expires_at", "an RFC 3339 time or null")
     return _checked(vrms, categories, priorities, actions, reasons, expiries)
 
@@ -171,6 +176,15 @@ def _expiry_seconds(expiries: list[str | None]) -> np.ndarray:
             parsed[text] = value
         seconds[i] = value
     return seconds
+
+
+def _require_strings(values: list, field: str) -> None:
+    # str.join fails at the first value that is not a string, at a third of the cost of
+    # collecting the set of types (6–9 vs 23 ns a value).
+    try:
+        "".join(values)
+    except TypeError:
+        _require_types(values, (str,), field, "a string")
 
 
 def _require_types(values: list, types: tuple[type, ...], field: str, expected: str) -> None:

@@ -19,8 +19,9 @@ from itertools import repeat
 
 import numpy as np
 
+from edge.hotlist.bulk import ChunkMismatch, insert_rows, read_chunk, read_transaction
 from edge.hotlist.entries import EntryColumns, format_time
-from edge.hotlist.keys import encode_many
+from edge.hotlist.keys import decode, encode_many
 from edge.hotlist.records import IndexColumns, ListInfo
 from edge.store.database import StoreError, transaction
 
@@ -66,21 +67,26 @@ class HotlistStore:
     def load_columns(self, list_id: str) -> IndexColumns:
         """Every entry of a list, in key order, as index columns (filled into arrays of the
         list's recorded size: no second copy while loading ten million entries)."""
-        info = self.get(list_id)
-        total = info.entries if info else 0
-        columns, filled = IndexColumns.allocate(total), 0
-        cursor = self.conn.execute(
-            "SELECT vrm, category_id, priority, action_id, COALESCE(expires_at, 0) "
-            "FROM hotlist_entries WHERE list_no = (SELECT list_no FROM hotlist_lists "
-            "WHERE list_id = ?) ORDER BY vrm",
-            (list_id,),
-        )
-        while rows := cursor.fetchmany(FETCH_ROWS):
-            if filled + len(rows) > total:
-                break
-            columns.fill(filled, _index_columns(rows))
-            filled += len(rows)
-        if filled != total or rows:
+        with read_transaction(self.conn):  # one version throughout, though read in chunks
+            info = self.get(list_id)
+            total = info.entries if info else 0
+            columns, filled, last = IndexColumns.allocate(total), 0, ""
+            try:
+                while filled < total:
+                    chunk = read_chunk(self.conn, list_id, last)
+                    if not len(chunk) or filled + len(chunk) > total:
+                        break
+                    if filled and chunk.keys[0] <= columns.keys[filled - 1]:
+                        raise ChunkMismatch
+                    columns.fill(filled, chunk)
+                    filled += len(chunk)
+                    last = decode(int(chunk.keys[-1]))
+                more = len(read_chunk(self.conn, list_id, last))
+            except ChunkMismatch:
+                raise StoreError(
+                    f"hotlist {list_id}: entries read back incomplete or out of order"
+                ) from None
+        if filled != total or more:
             raise StoreError(
                 f"hotlist {list_id}: the store holds a different number of "
                 f"entries than its list row records ({total})"
@@ -167,19 +173,22 @@ class ListChange:
 
     def insert(self, columns: EntryColumns) -> IndexColumns:
         """Add new plates; a plate already on the list raises StoreConflict."""
-        index, rows = self._rows(columns)
+        categories, actions = self._ids(columns.categories), self._ids(columns.actions)
+        # A savepoint, so that after a conflict only the rows held before this chunk are
+        # looked for: the statements before the failing one have added theirs (this named the
+        # chunk's first plate, whichever one conflicted).
+        self.conn.execute("SAVEPOINT insert_chunk")
         try:
-            self.conn.executemany(
-                "INSERT INTO hotlist_entries (list_no, vrm, category_id, priority, action_id, "
-                "reason, expires_at) VALUES (?, ?, ?, ?, ?, ?, NULLIF(?, 0))",
-                rows,
-            )
+            insert_rows(self.conn, self.list_no, columns, categories, actions)
         except sqlite3.IntegrityError:
+            self.conn.execute("ROLLBACK TO insert_chunk")
+            self.conn.execute("RELEASE insert_chunk")
             held = self._held_among(columns.vrms)
             row = next(i for i, vrm in enumerate(columns.vrms) if vrm in held)
             raise StoreConflict(row, "adds a plate that is already on the list") from None
+        self.conn.execute("RELEASE insert_chunk")
         self.entries += len(columns)
-        return index
+        return _index_columns_of(columns, categories, actions)
 
     def update(self, columns: EntryColumns) -> IndexColumns:
         """Change held plates; a plate not on the list raises StoreConflict."""
@@ -232,18 +241,21 @@ class ListChange:
         rows = zip(
             repeat(self.list_no),
             columns.vrms,
-            categories.tolist(),
+            categories,
             columns.priorities.tolist(),
-            actions.tolist(),
+            actions,
             columns.reasons,
             columns.expires.tolist(),
             strict=False,
         )
-        return IndexColumns(
-            columns.keys, categories, actions, columns.priorities, columns.expires
-        ), rows
+        return _index_columns_of(columns, categories, actions), rows
 
-    def _ids(self, texts: list[str]) -> np.ndarray:
+    def _ids(self, texts: list[str]) -> list[int]:
+        """The label id of each text (new labels are added to the table first)."""
+        try:  # after the first block every label is known: one lookup a row, no set
+            return list(map(self._label_ids.__getitem__, texts))
+        except KeyError:
+            pass
         for text in set(texts) - self._label_ids.keys():
             self.conn.execute("INSERT OR IGNORE INTO hotlist_labels (text) VALUES (?)", (text,))
             label_id = self.conn.execute(
@@ -252,8 +264,7 @@ class ListChange:
             if label_id > MAX_LABEL_ID:
                 raise ValueError(f"more than {MAX_LABEL_ID} distinct categories and actions")
             self._label_ids[text] = label_id
-        ids = self._label_ids
-        return np.array([ids[text] for text in texts], dtype=np.uint16)
+        return list(map(self._label_ids.__getitem__, texts))
 
     def _held_among(self, vrms: list[str]) -> set[str]:
         rows = self.conn.execute(
@@ -267,6 +278,18 @@ class ListChange:
         held = self._held_among(vrms)
         row = next((i for i, vrm in enumerate(vrms) if vrm not in held), 0)
         raise StoreConflict(row, message)
+
+
+def _index_columns_of(
+    columns: EntryColumns, categories: list[int], actions: list[int]
+) -> IndexColumns:
+    return IndexColumns(
+        columns.keys,
+        np.array(categories, np.uint16),
+        np.array(actions, np.uint16),
+        columns.priorities,
+        columns.expires,
+    )
 
 
 def _index_columns(rows: list[tuple]) -> IndexColumns:
