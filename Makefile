@@ -35,3 +35,16 @@ install:  ## install the unit as a hardened systemd service (sudo make install; 
 
 uninstall:  ## remove the service, keeping /etc/anpr-edge and the stored reads (sudo)
 	systemd/install.sh --uninstall
+
+.PHONY: test-faults soak
+
+test-faults: setup  ## the long fault tests: 10 broker outages, 50 SIGKILLs, quota while running
+	ANPR_EDGE_LONG_TESTS=1 $(BIN)/pytest -q -s tests/test_faults.py
+
+soak: setup  ## run the unit SOAK_MINUTES (60) on the synthetic road; memory, fds, threads to var/soak
+	$(BIN)/python tools/soak.py
+
+.PHONY: arm64-check
+
+arm64-check: setup  ## install and run the unit in an emulated arm64 Pi root; ~30 min, needs root (docs/arm64-check.md)
+	tools/arm64-check.sh --record

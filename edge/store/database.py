@@ -122,17 +122,25 @@ def checkpoint(conn: sqlite3.Connection) -> None:
 
 
 def _create_private(file: Path) -> None:
-    """Create the file 0600 if missing (SQLite would use the umask); narrow it if wider."""
-    fd = os.open(file, os.O_RDWR | os.O_CREAT, PRIVATE_MODE)
+    """Create the file 0600 if missing (SQLite would use the umask); narrow it if wider.
+
+    An existing file is never opened here: closing *any* descriptor of a file drops every POSIX
+    lock this process holds on it, the shared locks of its open SQLite connections included.
+    Without them, another process (`anpr-edge reads`, `hotlist status`) closing its connection
+    takes itself for the last one, checkpoints and deletes the WAL that this process goes on
+    writing to: every later commit is invisible to others and lost at the next start (found by
+    tests/test_faults.py; SQLite's "How To Corrupt" §2.2)."""
     try:
-        mode = stat.S_IMODE(os.fstat(fd).st_mode)
+        fd = os.open(file, os.O_RDWR | os.O_CREAT | os.O_EXCL, PRIVATE_MODE)
+    except FileExistsError:
+        mode = stat.S_IMODE(file.stat().st_mode)
         if mode & 0o077:
             log.warning(
                 "store %s had mode %o; narrowing to 0600 (it holds personal data)", file, mode
             )
-            os.fchmod(fd, PRIVATE_MODE)
-    finally:
-        os.close(fd)
+            file.chmod(PRIVATE_MODE)
+        return
+    os.close(fd)  # new: no connection of this process can hold a lock on it yet
 
 
 def _narrow_sidecars(file: Path) -> None:
