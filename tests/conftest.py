@@ -31,3 +31,17 @@ def real_dev() -> Path:
     if not REAL_DEV.is_dir():
         pytest.skip("../shared/datasets/real-dev is not beside this checkout")
     return REAL_DEV
+
+
+@pytest.fixture
+def outage_broker(tmp_path: Path, broker: MosquittoBroker) -> Iterator[MosquittoBroker]:
+    """A broker on `broker`'s port that keeps sessions (and queued messages) across its
+    restarts, for outage tests."""
+    from tests.test_unit_support import persistent_broker
+
+    instance = persistent_broker(tmp_path, broker)
+    instance.start()
+    try:
+        yield instance
+    finally:
+        instance.stop()

@@ -36,7 +36,7 @@ from tests.faults_support import (
     store_path,
     write_road_video,
 )
-from tests.test_unit_support import Subscriber, persistent_broker, validate, wait_for
+from tests.test_unit_support import Subscriber, validate, wait_for
 
 pytestmark = pytest.mark.broker
 
@@ -45,16 +45,6 @@ pytestmark = pytest.mark.broker
 # publisher after it; a second covers that on a loaded machine.
 COMMITTED_S = 1.0
 
-
-@pytest.fixture
-def outage_broker(tmp_path, broker):
-    """A broker on `broker`'s port that keeps sessions (and queued messages) across restarts."""
-    instance = persistent_broker(tmp_path, broker)
-    instance.start()
-    try:
-        yield instance
-    finally:
-        instance.stop()
 
 
 def received(subscriber: Subscriber, start: int = 0, end: int | None = None) -> list[tuple]:

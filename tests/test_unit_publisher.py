@@ -20,7 +20,6 @@ from edge.unit.writer import END, StoreSettings, StoreWriter
 from tests.test_unit_support import (
     PREFIX,
     Subscriber,
-    persistent_broker,
     validate,
     wait_for,
 )
@@ -130,16 +129,6 @@ def test_a_new_hit_overtakes_a_read_backlog_that_drains_oldest_first(tmp_path, b
         validate("read", payload)
     subscriber.close()
 
-
-@pytest.fixture
-def outage_broker(tmp_path, broker):
-    """A broker on `broker`'s port that keeps sessions across its restarts."""
-    instance = persistent_broker(tmp_path, broker)
-    instance.start()
-    try:
-        yield instance
-    finally:
-        instance.stop()
 
 
 def test_nothing_is_delivered_while_the_broker_is_down_and_everything_after(

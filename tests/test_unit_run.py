@@ -21,7 +21,6 @@ from edge.unit.truth import read_truth, score
 from tests.conftest import REPO
 from tests.test_unit_support import (
     Subscriber,
-    persistent_broker,
     validate,
     wait_for,
     write_unit_config,
@@ -179,16 +178,6 @@ def test_sigterm_stops_in_order_and_systemd_hears_every_step(tmp_path, broker):
     assert [s["state"] for s in subscriber.of("status")] == ["online", "offline"]
     subscriber.close()
 
-
-@pytest.fixture
-def outage_broker(tmp_path, broker):
-    """A broker on `broker`'s port that keeps sessions across its restarts."""
-    instance = persistent_broker(tmp_path, broker)
-    instance.start()
-    try:
-        yield instance
-    finally:
-        instance.stop()
 
 
 def run_through_outage(tmp_path, outage_broker, outage_s: float, run_s: float) -> None:
