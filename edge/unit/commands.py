@@ -60,6 +60,8 @@ def parse_command(payload: bytes, retained: bool = False) -> Command | Rejected:
         body = json.loads(payload.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return Rejected(None, f"not JSON: {exc}")
+    except RecursionError:  # e.g. 3000 "[" fit in 4 KB
+        return Rejected(None, "not JSON: nested too deeply")
     if not isinstance(body, dict):
         return Rejected(None, f"expected a JSON object, got {type(body).__name__}")
     raw_id = body.get("id")
@@ -81,7 +83,7 @@ def _problem(body: dict[str, Any], command_id: str | None, retained: bool) -> st
     if unknown:
         return f"unknown key(s): {', '.join(unknown)}"
     name = body.get("command")
-    if name not in COMMANDS:
+    if not isinstance(name, str) or name not in COMMANDS:
         return f"command: got {name!r}; expected one of {', '.join(sorted(COMMANDS))}"
     if body.get("args", {}) != {}:
         return f"args: {name} takes no arguments"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edge.errors import UserError
 from edge.records import Box, Detection, PlateText
 from edge.vision.detector import DEFAULT_THRESHOLD, Detector
 from edge.vision.recogniser import Recogniser, Region
@@ -27,6 +28,20 @@ def crop(image: np.ndarray, box: Box, padding: float = CROP_PADDING) -> np.ndarr
     height, width = image.shape[:2]
     x, y, w, h = box.padded(padding).clipped(width, height).as_ints()
     return image[y : y + max(h, 1), x : x + max(w, 1)]
+
+
+def check_frame(image: np.ndarray) -> None:
+    """A frame must be a non-empty uint8 grey (H×W or H×W×1), BGR or BGRA image: anything else
+    is a caller's mistake, named here rather than deep inside OpenCV or the interpreter."""
+    shape = getattr(image, "shape", ())
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
+        raise UserError(
+            f"frame: expected a uint8 image, got {getattr(image, 'dtype', type(image))}"
+        )
+    if image.ndim not in (2, 3) or (image.ndim == 3 and shape[2] not in (1, 3, 4)):
+        raise UserError(f"frame: expected H×W grey or H×W×3 BGR, got shape {shape}")
+    if image.size == 0:
+        raise UserError(f"frame: empty image of shape {shape}")
 
 
 class PlateReader:
@@ -59,6 +74,7 @@ class PlateReader:
         return (("detector", self.detector.version), ("recogniser", self.recogniser.version))
 
     def read(self, image: np.ndarray) -> list[PlateResult]:
+        check_frame(image)
         results = []
         for detection in self.detector.detect(image):
             text = self.recogniser.read(crop(image, detection.box), self.region)

@@ -45,6 +45,11 @@ class Recogniser:
         A crop much less than twice as wide as it is high is a two-row plate (UK square and
         motorcycle plates: 279×203 and 229×178 mm): each half is read as a row, top first.
         """
+        if crop.dtype != np.uint8 or crop.size == 0:
+            raise UserError(
+                f"plate crop: expected a non-empty uint8 image, got {crop.dtype} "
+                f"of shape {crop.shape}"
+            )
         height, width = crop.shape[:2]
         if width < TWO_ROW_ASPECT * height:
             middle, overlap = height // 2, max(1, height // 20)
