@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 .PHONY: help setup demo test lint check train clean
 
 help:  ## list the commands
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 setup:  ## install Debian packages and the .venv (idempotent)
 	@tools/bootstrap.sh
@@ -18,7 +18,7 @@ test: setup  ## run the test suite (starts its own Mosquitto)
 	$(BIN)/pytest -q
 
 lint: setup  ## ruff
-	$(BIN)/ruff check edge tests tools training
+	$(BIN)/ruff check edge tests tools training bench
 
 check: lint test  ## lint, then tests
 
@@ -48,3 +48,8 @@ soak: setup  ## run the unit SOAK_MINUTES (60) on the synthetic road; memory, fd
 
 arm64-check: setup  ## install and run the unit in an emulated arm64 Pi root; ~30 min, needs root (docs/arm64-check.md)
 	tools/arm64-check.sh --record
+
+.PHONY: bench-report
+
+bench-report: setup  ## measure the unit (vision, pipeline, latency, hotlist 1M+10M, drain, memory) into docs/benchmarks.{json,md}; ~6 min on 2 cores
+	nice $(BIN)/python -m bench.report --out docs/benchmarks $(BENCH_ARGS)
