@@ -64,7 +64,8 @@ def make_checkout(dest: Path) -> Path:
     for name in ("edge", "firmware_config", "systemd"):
         shutil.copytree(REPO / name, dest / name, ignore=ignore)
     (dest / "docs").mkdir()
-    shutil.copy2(REPO / "docs" / "install.md", dest / "docs" / "install.md")
+    for doc in ("install.md", "operator-guide.md"):
+        shutil.copy2(REPO / "docs" / doc, dest / "docs" / doc)
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO / name, dest / name)
     return dest
