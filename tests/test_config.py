@@ -48,8 +48,12 @@ def test_example_unit_uses_mutual_tls_and_the_global_shutter_camera():
     assert config.camera.resolution == (1456, 1088)
 
 
-def test_defaults_fill_in_and_demo_is_the_embedded_default(monkeypatch):
+def test_defaults_fill_in_and_demo_is_the_embedded_default(tmp_path, monkeypatch):
+    from edge.config import loader
+
     monkeypatch.delenv("ANPR_EDGE_CONFIG", raising=False)
+    # where the unit is installed, /etc/anpr-edge/unit.toml comes first (tested below)
+    monkeypatch.setattr(loader, "INSTALLED_CONFIG", tmp_path / "not-installed.toml")
     config = load_config(None)
     assert demo_config_path().name == "demo.toml"
     assert config.camera.source == "synthetic"
