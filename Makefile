@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 .PHONY: help setup demo test lint check train clean
 
 help:  ## list the commands
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 setup:  ## install Debian packages and the .venv (idempotent)
 	@tools/bootstrap.sh
@@ -46,7 +46,7 @@ soak: setup  ## run the unit SOAK_MINUTES (60) on the synthetic road; memory, fd
 
 .PHONY: arm64-check
 
-arm64-check: setup  ## install and run the unit in an emulated arm64 Pi root; ~30 min, needs root (docs/arm64-check.md)
+arm64-check: setup  ## install and run the unit in an emulated arm64 Pi root; ~15 min, needs root (docs/arm64-check.md)
 	tools/arm64-check.sh --record
 
 .PHONY: bench-report
