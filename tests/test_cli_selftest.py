@@ -18,6 +18,7 @@ import pytest
 from edge.cli import main
 from edge.config import load_config
 from edge.hotlist.signing import generate_keypair
+from edge.store.database import open_database
 from edge.unit.demo import prepare_demo_hotlist
 from edge.unit.health import ClockState
 from edge.vision.runtime import BUNDLED_MODELS
@@ -183,6 +184,7 @@ def test_a_world_readable_store_fails_permissions_and_is_left_as_found(
 ):
     config = unit_config(tmp_path, broker.port)
     store = tmp_path / "state" / "anpr.db"
+    open_database(store).close()  # as the unit's first start makes it
     store.chmod(0o644)
     config.chmod(0o644)
     code, checks = selftest(capsys, config)

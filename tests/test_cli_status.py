@@ -57,7 +57,7 @@ def write_status(folder: Path, state: str, **changes) -> dict:
     try:
         doc = {**health.status(state, 5.0), **changes}
     finally:
-        health.store.conn.close()
+        health.close()
     write_status_file(folder / "run" / "status.json", doc)
     return doc
 
@@ -229,7 +229,7 @@ def test_today_counts_what_was_stored_since_local_midnight(tmp_path):
     try:
         doc = health.status("running", 5.0)
     finally:
-        health.store.conn.close()
+        health.close()
     assert doc["today"]["reads"] == 2 and doc["today"]["hits"] == 2
     assert doc["pid"] == os.getpid() and doc["pid_start_ticks"] == process_start_ticks(os.getpid())
 

@@ -199,10 +199,12 @@ def status_command(args: argparse.Namespace) -> int:
     with unit.open_store(config) as conn:
         lists = HotlistStore(conn).lists()
     if args.json:
-        print_json({"store": str(config.storage.path), "lists": [_list_json(i) for i in lists]})
+        print_json(
+            {"store": str(config.storage.hotlist_file), "lists": [_list_json(i) for i in lists]}
+        )
         return EXIT_OK
     if not lists:
-        print(f"no hotlists held in {config.storage.path}")
+        print(f"no hotlists held in {config.storage.hotlist_file}")
     for info in lists:
         source = "local" if info.local else f"signed by {info.key_id}"
         print(

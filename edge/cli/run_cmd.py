@@ -79,6 +79,26 @@ def print_summary(summary: dict, out) -> None:
         f"{backlog['reads']} reads, {backlog['hits']} hits",
         file=out,
     )
+    store = summary.get("store") or {}
+    held = store.get("held") or {}
+    if held.get("hits") or held.get("reads"):
+        print(
+            f"  the store could not take {held['hits']} hit(s) and {held['reads']} read(s) "
+            f"({store['state']}: {store['detail']}); kept in {store['path']}.held.jsonl for the "
+            "next start",
+            file=out,
+        )
+    if store.get("dropped_reads"):
+        print(
+            f"  READS LOST: {store['dropped_reads']} (the store was unavailable too long)", file=out
+        )
+    if store.get("replaced"):
+        print(
+            f"  the store {store['path']} was deleted or replaced during the run "
+            f"({store['replaced']} time(s), last at {store['replaced_at']}); what was owed was "
+            "carried into a fresh store",
+            file=out,
+        )
     latency = summary.get("hit_latency_ms")
     if latency:
         print(

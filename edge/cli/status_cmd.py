@@ -108,6 +108,7 @@ def figures(doc: dict[str, Any]) -> list[tuple[str, str]]:
             + ("" if oldest is None else f"; the oldest for {_duration(oldest)}"),
         ),
         ("hotlists", hotlists or "none held"),
+        ("store", store_text(doc.get("store"))),
         ("disk", f"{_mb(doc.get('disk_free_mb'))} free; the store uses {doc['store_mb']} MB"),
         ("cpu", "temperature not reported" if temperature is None else f"{temperature} °C"),
         (
@@ -119,6 +120,24 @@ def figures(doc: dict[str, Any]) -> list[tuple[str, str]]:
         ("stages", "all working" if not silent else "SILENT: " + ", ".join(silent)),
         ("status", f"written {doc['at']} {_ago(doc['at'])}"),
     ]
+
+
+def store_text(store: dict[str, Any] | None) -> str:
+    """ "ok", or what keeps records from the store and how many wait in memory."""
+    if not store:
+        return "not reported"
+    held = store.get("held") or {}
+    text = store["state"].upper() if store["state"] != "ok" else "ok"
+    if store.get("detail") and store["state"] != "ok":
+        text += f" since {_when(store.get('since'))}: {store['detail']}"
+    if held.get("hits") or held.get("reads"):
+        text += f"; {held['hits']} hit(s) and {held['reads']} read(s) held in memory"
+    if store.get("dropped_reads"):
+        text += f"; {store['dropped_reads']} read(s) DROPPED"
+    if store.get("replaced"):
+        last = _when(store.get("replaced_at"))
+        text += f"; the file was deleted or replaced {store['replaced']} time(s), last {last}"
+    return text
 
 
 def _when(moment: str | None) -> str:

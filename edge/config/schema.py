@@ -150,9 +150,19 @@ class MqttSection(Section):
 
 class StorageSection(Section):
     path: PathValue = Path("/var/lib/anpr-edge/anpr.db")
+    # The hotlists' own SQLite file (default: hotlists.db beside `path`), so that applying a
+    # national list never holds the lock the reads are written under.
+    hotlist_path: PathValue | None = None
     retention_days: Annotated[int, Field(ge=1, le=3650)] = 31
     quota_mb: Annotated[int, Field(ge=16, le=1_000_000)] = 4096
+    # Below this much free space on the store's file system, delivered reads are evicted so
+    # that new ones reuse their room instead of growing the file.
+    min_free_mb: Annotated[int, Field(ge=0, le=1_000_000)] = 256
     keep_overview: bool = False
+
+    @property
+    def hotlist_file(self) -> Path:
+        return self.hotlist_path or self.path.with_name("hotlists.db")
 
 
 class HealthSection(Section):

@@ -75,9 +75,20 @@ def run_benchmark(
     return {"entries": entries, **result, "bundle_build_s": round(build_s, 1), "machine": machine()}
 
 
-def make_snapshot(folder: Path, entries: int, seed: int) -> tuple[Path, Path]:
-    """A signed, gzip-compressed snapshot of `entries` random registrations, streamed into the
-    compressor a chunk at a time (the uncompressed payload of 10 M entries is ~0.5 GB)."""
+def make_snapshot(
+    folder: Path,
+    entries: int,
+    seed: int,
+    *,
+    list_id: str = "national",
+    version: int = 1,
+    signing_key: Path | None = None,
+    include: tuple[str, ...] = (),
+) -> tuple[Path, Path | None]:
+    """A signed, gzip-compressed snapshot of `entries` random registrations (with the plates
+    of `include` among them), streamed into the compressor a chunk at a time (the uncompressed
+    payload of 10 M entries is ~0.5 GB). Signed with a new key pair, whose public key is
+    returned, or with `signing_key` (then None is returned for it)."""
     from edge.hotlist.bundle import wrap
     from edge.hotlist.payload import ENTRY_COLUMNS, GZIP_WBITS, PAYLOAD_SCHEMA
     from edge.hotlist.sample import sample_registrations
@@ -85,13 +96,22 @@ def make_snapshot(folder: Path, entries: int, seed: int) -> tuple[Path, Path]:
 
     rng = np.random.default_rng(seed)
     plates = np.unique(np.array(sample_registrations(rng, int(entries * 1.1) + 1000)))
-    plates = np.sort(rng.choice(plates, size=entries, replace=False)).tolist()
-    _, private, public = generate_keypair(folder, "bench")
+    chosen = rng.choice(plates, size=entries - len(include), replace=False).tolist()
+    wanted = set(include)
+    chosen = [plate for plate in chosen if plate not in wanted]
+    while len(chosen) + len(wanted) < entries:  # an included plate was drawn too: one more
+        extra = sample_registrations(rng, 1)[0]
+        if extra not in wanted and extra not in chosen:
+            chosen.append(extra)
+    plates = sorted([*chosen, *wanted])
+    public: Path | None = None
+    if signing_key is None:
+        _, signing_key, public = generate_keypair(folder, "bench")
     header = {
         "schema": PAYLOAD_SCHEMA,
         "kind": "snapshot",
-        "list": "national",
-        "version": 1,
+        "list": list_id,
+        "version": version,
         "issued_at": "2026-03-01T00:00:00Z",
         "entries": entries,
         "columns": ENTRY_COLUMNS,
@@ -118,11 +138,9 @@ def make_snapshot(folder: Path, entries: int, seed: int) -> tuple[Path, Path]:
         ]
         out.append(compressor.compress(("\n".join(lines) + "\n").encode()))
     out.append(compressor.flush())
-    bundle = folder / "national-1.json"
-    bundle.write_bytes(wrap(b"".join(out), load_signing_key(private), "gzip"))
+    bundle = folder / f"{list_id}-{version}.json"
+    bundle.write_bytes(wrap(b"".join(out), load_signing_key(signing_key), "gzip"))
     return bundle, public
-
-
 def measure(
     bundle: Path,
     public: Path,
@@ -144,7 +162,7 @@ def measure(
     rss_before = rss_mb()  # before the bundle is read: its bytes are freed after the apply
     data = bundle.read_bytes()
     holder = IndexHolder()
-    conn = open_database(store_path)
+    conn = open_database(store_path, schema="hotlists")
     applier = BundleApplier(
         HotlistStore(conn),
         load_trusted_keys([public]),
@@ -172,7 +190,7 @@ def measure(
     }
     conn.close()
     started = time.monotonic()
-    with closing(open_database(store_path)) as fresh:
+    with closing(open_database(store_path, schema="hotlists")) as fresh:
         load_index(HotlistStore(fresh), IndexHolder())
     result["load_s"] = round(time.monotonic() - started, 1)
     return result

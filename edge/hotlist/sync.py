@@ -36,7 +36,7 @@ from edge.hotlist.mqtt_client import BrokerSettings, make_client
 from edge.hotlist.rejections import BundleRejected, Reason
 from edge.hotlist.signing import PublicKey
 from edge.hotlist.store import HotlistStore
-from edge.store.database import open_database
+from edge.hotlist.storefile import open_hotlists
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +202,7 @@ class HotlistSync:
 
     def _run(self) -> None:
         try:
-            conn = open_database(self.settings.store_path)
+            conn = open_hotlists(self.settings.store_path)
             try:
                 self._work(HotlistStore(conn))
             finally:

@@ -13,8 +13,8 @@ from edge.hotlist.fuzzy import FuzzyPolicy
 from edge.hotlist.index import IndexHolder
 from edge.hotlist.mqtt_client import BrokerSettings
 from edge.hotlist.signing import PublicKey, load_trusted_keys
+from edge.hotlist.storefile import open_hotlists
 from edge.hotlist.sync import HotlistSync, SyncSettings
-from edge.store.database import open_database
 
 MB = 1024 * 1024
 
@@ -39,9 +39,9 @@ def max_payload_bytes(config: Config) -> int:
 
 @contextmanager
 def open_store(config: Config) -> Iterator[sqlite3.Connection]:
-    """The store at `storage.path`, closed on exit (a sqlite3 connection's own `with` only
-    commits)."""
-    conn = open_database(config.storage.path)
+    """The hotlist file (`storage.hotlist_file`), closed on exit (a sqlite3 connection's own
+    `with` only commits); lists an older version kept in the store are moved in first."""
+    conn = open_hotlists(config.storage.hotlist_file, legacy_store=config.storage.path)
     try:
         yield conn
     finally:
@@ -55,7 +55,7 @@ def make_sync(
     settings = SyncSettings(
         prefix=config.mqtt.topic_prefix,
         lists=tuple(config.hotlist.lists),
-        store_path=str(config.storage.path),
+        store_path=str(config.storage.hotlist_file),
         max_payload_bytes=max_payload_bytes(config),
     )
     broker = BrokerSettings.from_config(config, f"{config.mqtt_client_id}-hotlists")

@@ -32,9 +32,11 @@ def check_hotlists(config: Config, config_file: str = "") -> CheckResult:
     """The trusted keys load; every list held from the centre was signed by one of them and
     holds as many entries as its header says; every configured list is held."""
     keys = trusted_keys(config, config_file)  # a UserError names the config entry
-    store = Path(config.storage.path)
+    store = Path(config.storage.hotlist_file)
+    if not store.is_file() and Path(config.storage.path).is_file():
+        store = Path(config.storage.path)  # lists of an older version, not moved out yet
     if not store.is_file():
-        return failed("hotlists", f"no store at {store}: the unit has not run here yet")
+        return failed("hotlists", f"no hotlist file at {store}: the unit has not run here yet")
     conn = open_read_only(store)
     try:
         held = HotlistStore(conn).lists()

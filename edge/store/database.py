@@ -22,6 +22,7 @@ Choices, and why:
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sqlite3
@@ -66,19 +67,26 @@ def open_database(
     *,
     busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S,
     migrate: bool = True,
+    schema: str = "store",
+    same_thread: bool = True,
 ) -> sqlite3.Connection:
-    """Open (creating if needed) the store at `path`, migrated to the latest schema.
+    """Open (creating if needed) the SQLite file at `path`, migrated to the latest schema of
+    its kind: `schema` "store" (reads, hits, outbox) or "hotlists" (the lists, a file of their
+    own: see edge.hotlist.storefile).
 
     The connection belongs to the thread that opened it (sqlite3's default check), which is
-    how the unit keeps one writer per table: each worker opens its own connection.
+    how the unit keeps one writer per table: each worker opens its own connection
+    (`same_thread=False` for one that another thread may close, under a lock of its owner).
     """
     file = Path(path)
     try:
         file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         _create_private(file)
-        conn = sqlite3.connect(file, timeout=busy_timeout_s, isolation_level=None)
+        conn = sqlite3.connect(
+            file, timeout=busy_timeout_s, isolation_level=None, check_same_thread=same_thread
+        )
     except (OSError, sqlite3.Error) as exc:
-        raise StoreError(f"cannot open the store {file}: {_reason(exc)}") from exc
+        raise StoreError(f"cannot open the store {file}: {_reason(exc, file)}") from exc
     try:
         mode = _enter_wal(conn, busy_timeout_s)
         if mode != "wal":
@@ -88,12 +96,12 @@ def open_database(
         conn.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT_BYTES}")
         _narrow_sidecars(file)
         if migrate:
-            from edge.store.migrations import apply_migrations
+            from edge.store.migrations import SCHEMAS, apply_migrations
 
-            apply_migrations(conn)
+            apply_migrations(conn, SCHEMAS[schema])
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise StoreError(f"cannot use the store {file}: {_reason(exc)}") from exc
+        raise StoreError(f"cannot use the store {file}: {_reason(exc, file)}") from exc
     except BaseException:
         conn.close()
         raise
@@ -154,7 +162,42 @@ def _narrow_sidecars(file: Path) -> None:
             continue
 
 
-def _reason(exc: BaseException) -> str:
+def _reason(exc: BaseException, file: Path) -> str:
+    if fault_of(exc, file) == "disk full":
+        return f"no space left on {file.parent} ({free_bytes(file):,} bytes free)"
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return str(exc)
+
+
+# --- what went wrong, for a writer that must keep its records and try again ----------------
+
+# SQLite reports a full disk as SQLITE_FULL, or as an I/O error when the WAL or shared-memory
+# file cannot grow; an I/O error with space to spare is something else.
+NEARLY_FULL_BYTES = 1024 * 1024
+
+
+def free_bytes(file: Path) -> int:
+    """Free bytes (for this user) on the file system that holds `file`; -1 if unknown."""
+    try:
+        stats = os.statvfs(file.parent)
+    except OSError:
+        return -1
+    return stats.f_bavail * stats.f_frsize
+
+
+def fault_of(exc: BaseException, file: Path) -> str:
+    """'busy' (another connection holds the lock), 'disk full', or 'error' (anything else)."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc).lower()
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text or "busy" in text:
+        return "busy"
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return "disk full"
+    if name.startswith("SQLITE_FULL") or "disk is full" in text:
+        return "disk full"
+    if name.startswith("SQLITE_IOERR") or "disk i/o error" in text:
+        free = free_bytes(file)
+        if 0 <= free < NEARLY_FULL_BYTES:
+            return "disk full"
+    return "error"

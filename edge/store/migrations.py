@@ -112,7 +112,14 @@ READS = Migration(
     ),
 )
 
+# The store (reads, hits, outbox). Migration 1 made the hotlist tables here too; since the lists
+# live in a file of their own (edge.hotlist.storefile moves them out once) they stay, empty.
 MIGRATIONS: tuple[Migration, ...] = (HOTLISTS, READS)
+
+# The hotlist file: the same tables, numbered on their own.
+HOTLIST_MIGRATIONS: tuple[Migration, ...] = (HOTLISTS,)
+
+SCHEMAS: dict[str, tuple[Migration, ...]] = {"store": MIGRATIONS, "hotlists": HOTLIST_MIGRATIONS}
 
 
 def schema_version(conn: sqlite3.Connection) -> int:

@@ -55,14 +55,19 @@ class ReadStore:
 
     # --- writing (inside the writer's transaction) ----------------------------------------
 
-    def add_hit(self, read_id: str, vrm: str, captured_at: str, lists: list[str], payload: str):
+    # A record already stored under its read_id (one taken back from the spill file after a
+    # stop that came just after its commit) is not stored twice: add_* then return None.
+
+    def add_hit(
+        self, read_id: str, vrm: str, captured_at: str, lists: list[str], payload: str
+    ) -> OutboxItem | None:
         stored_at = self.clock()
         cursor = self.conn.execute(
             "INSERT INTO plate_hits (read_id, vrm, captured_at, lists, payload, bytes, stored_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (read_id) DO NOTHING",
             (read_id, vrm, captured_at, ",".join(lists), payload, len(payload), stored_at),
         )
-        return self._queue("hit", cursor.lastrowid, read_id, payload, stored_at)
+        return self._queue("hit", cursor, read_id, payload, stored_at)
 
     def add_read(
         self,
@@ -75,11 +80,12 @@ class ReadStore:
         frames: int,
         hit: bool,
         payload: str,
-    ) -> OutboxItem:
+    ) -> OutboxItem | None:
         stored_at = self.clock()
         cursor = self.conn.execute(
             "INSERT INTO plate_reads (read_id, vrm, captured_at, confidence, direction, frames,"
-            " hit, payload, bytes, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " hit, payload, bytes, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (read_id) DO NOTHING",
             (
                 read_id,
                 vrm,
@@ -93,9 +99,14 @@ class ReadStore:
                 stored_at,
             ),
         )
-        return self._queue("read", cursor.lastrowid, read_id, payload, stored_at)
+        return self._queue("read", cursor, read_id, payload, stored_at)
 
-    def _queue(self, kind: Kind, no: int | None, read_id: str, payload: str, stored_at: float):
+    def _queue(
+        self, kind: Kind, cursor: sqlite3.Cursor, read_id: str, payload: str, stored_at: float
+    ) -> OutboxItem | None:
+        if cursor.rowcount == 0:
+            return None
+        no = cursor.lastrowid
         assert no is not None
         self.conn.execute("INSERT INTO outbox (kind, ref_no) VALUES (?, ?)", (kind, no))
         return OutboxItem(kind, no, read_id, payload.encode(), stored_at)
@@ -153,6 +164,39 @@ class ReadStore:
         for name, count in evicted.items():
             self._count(name, count)
         return evicted
+
+    def make_room(self, headroom_bytes: int) -> dict[str, int]:
+        """Evict delivered records (reads before hits, oldest first) until the file has
+        `headroom_bytes` of free pages for new records to reuse, so that it stops growing on a
+        file system that is nearly full. Undelivered records are never evicted here."""
+        evicted: dict[str, int] = {}
+        for name, table, condition in _EVICTION_CLASSES:
+            if "delivered_at IS NULL" in condition:
+                continue
+            key = "read_no" if table == "plate_reads" else "hit_no"
+            while self.free_page_bytes() < headroom_bytes:
+                nos = [
+                    row[0]
+                    for row in self.conn.execute(
+                        f"SELECT {key} FROM {table} WHERE {condition} ORDER BY {key} LIMIT ?",
+                        (EVICT_BATCH,),
+                    )
+                ]
+                if not nos:
+                    break
+                marks = ",".join("?" * len(nos))
+                self.conn.execute(f"DELETE FROM {table} WHERE {key} IN ({marks})", nos)
+                evicted[name] = evicted.get(name, 0) + len(nos)
+        for name, count in evicted.items():
+            self._count(name, count)
+        return evicted
+
+    def free_page_bytes(self) -> int:
+        free, size = (
+            self.conn.execute(f"PRAGMA {name}").fetchone()[0]
+            for name in ("freelist_count", "page_size")
+        )
+        return free * size
 
     def _count(self, name: str, amount: int) -> None:
         self.conn.execute(

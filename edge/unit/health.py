@@ -23,6 +23,7 @@ from datetime import time as day_time
 from pathlib import Path
 from typing import Any
 
+from edge.store.database import open_database
 from edge.store.reads import ReadStore
 from edge.unit.payloads import HEALTH_SCHEMA, rfc3339
 from edge.unit.stages import Counters, Stage
@@ -98,9 +99,13 @@ class HealthReporter:
         stages: list[Stage],
         clock: ClockState,
         extra: Callable[[], dict[str, Any]],
+        store_generation: Callable[[], int] = lambda: 0,
     ):
         self.unit_id, self.counters, self.store_path = unit_id, counters, store_path
-        self.store = ReadStore(store)
+        # the writer's count of store files replaced under the unit: follow it to the new one
+        self.store_generation, self._generation = store_generation, 0
+        self._store_lock = threading.Lock()
+        self._store: ReadStore | None = ReadStore(store)
         self.stages, self.clock, self.extra = stages, clock, extra
         self.started = time.monotonic()
         self.started_at = rfc3339(datetime.now(UTC))
@@ -108,7 +113,28 @@ class HealthReporter:
         # come at different intervals)
         self._last = {"health": (self.started, 0), "status": (self.started, 0)}
 
+    def release_store(self) -> None:
+        """Close the connection to the store file (any thread: the writer is replacing the
+        file); figures from the store are missing until the writer's new file is opened."""
+        with self._store_lock:
+            if self._store is not None:
+                self._store.conn.close()
+                self._store = None
+
+    def close(self) -> None:
+        self.release_store()
+
+    def _follow_store(self) -> ReadStore | None:
+        generation = self.store_generation()
+        if self._store is None and generation != self._generation:
+            conn = open_database(self.store_path, migrate=False, same_thread=False)
+            self._store, self._generation = ReadStore(conn), generation
+        return self._store
+
     def snapshot(self, consumer: str = "health") -> dict[str, Any]:
+        with self._store_lock:
+            store = self._follow_store()
+            figures = _store_figures(store)
         now = time.monotonic()
         counters = self.counters
         last_at, last_frames = self._last[consumer]
@@ -127,13 +153,13 @@ class HealthReporter:
             "motion_ratio": round(extra.pop("motion_ratio", 0.0), 4),
             "reads": counters.reads,
             "hits": counters.hits,
-            "backlog": self.store.backlog(),
+            "backlog": figures["backlog"],
             "delivered": {"reads": counters.delivered_reads, "hits": counters.delivered_hits},
             "hotlists": extra.pop("hotlists", {}),
             "cpu_temp_c": cpu_temperature_c(),
             "disk_free_mb": disk_free_mb(self.store_path),
-            "store_mb": round(self.store.used_bytes() / 1e6, 2),
-            "evicted": self.store.counters(),
+            "store_mb": figures["store_mb"],
+            "evicted": figures["evicted"],
             "clock_synced": self.clock(),
             "rss_mb": rss_mb(),
             "errors": counters.errors,
@@ -147,6 +173,10 @@ class HealthReporter:
         needs (never sent to the centre). `interval_s`: how often it is written while running."""
         figures = self.snapshot("status")
         day_start, since, zone = local_day_start(time.time())
+        with self._store_lock:
+            store = self._store
+            last_read = store.last_read_at() if store else None
+            counts = store.counts_since(day_start) if store else {"reads": None, "hits": None}
         return {
             **figures,
             "state": state,
@@ -154,10 +184,24 @@ class HealthReporter:
             "status_interval_s": interval_s,
             "started_at": self.started_at,
             "last_frame_at": _utc(self.counters.last_frame_at),
-            "last_read_at": self.store.last_read_at(),
+            "last_read_at": last_read,
             "last_delivered_at": _utc(self.counters.last_delivered_at),
-            "today": {**self.store.counts_since(day_start), "since": since, "timezone": zone},
+            "today": {**counts, "since": since, "timezone": zone},
         }
+
+
+def _store_figures(store: ReadStore | None) -> dict[str, Any]:
+    if store is None:  # being replaced (edge.unit.writer): the next figures will have them
+        return {
+            "backlog": {"hits": None, "reads": None, "oldest_age_s": None},
+            "store_mb": None,
+            "evicted": {},
+        }
+    return {
+        "backlog": store.backlog(),
+        "store_mb": round(store.used_bytes() / 1e6, 2),
+        "evicted": store.counters(),
+    }
 
 
 def local_day_start(now: float) -> tuple[float, str, str]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -82,6 +83,8 @@ class Publisher:
         self._inflight: dict[int, tuple[OutboxItem, float]] = {}
         self._timings: dict[int, tuple[float, float]] = {}
         self.order: SendOrder | None = None  # made in the stage's thread (its own connection)
+        self.generation = 0  # of the store file (edge.unit.writer): numbers are per file
+        self._conn: sqlite3.Connection | None = None
         self._resync_at: float | None = None
         self._closing_at: float | None = None
         self._status_mid: int | None = None
@@ -106,6 +109,19 @@ class Publisher:
     def stored(self, item: OutboxItem, timing: tuple[float, float] | None) -> None:
         self.events.put(("stored", item, timing))
 
+    def release_store(self, timeout_s: float = 10.0) -> None:
+        """Close the connection to the store file (the writer is replacing it); returns once
+        it is closed, or after `timeout_s`. Nothing is read from the outbox until
+        `store_replaced`."""
+        closed = threading.Event()
+        self.events.put(("release", closed))
+        if not closed.wait(timeout_s):
+            log.error("the publisher did not release the store within %.0f s", timeout_s)
+
+    def store_replaced(self, generation: int) -> None:
+        """The writer carried on in a fresh store file: record numbers start again."""
+        self.events.put(("replaced", generation))
+
     def health(self, payload: dict[str, Any]) -> None:
         self.events.put(("health", encode(payload)))
 
@@ -123,9 +139,9 @@ class Publisher:
     # --- the stage's thread ----------------------------------------------------------------
 
     def run(self) -> None:
-        conn = open_database(self.store_path)
+        self._conn = open_database(self.store_path)
         try:
-            self.order = SendOrder(ReadStore(conn), self._flying)
+            self.order = SendOrder(ReadStore(self._conn), self._flying)
             self._resync()
             self.client.connect_async(
                 self.broker.host, self.broker.port, keepalive=self.broker.keepalive_s
@@ -137,7 +153,7 @@ class Publisher:
                 if self.retry.is_set():
                     self.retry.clear()
                     self._retry_now()
-                if self.connected:
+                if self.connected and self.order is not None:  # (None: the store is replaced)
                     if self._resync_at is not None and time.monotonic() >= self._resync_at:
                         self._resync()
                     self._resend_stale()
@@ -148,14 +164,16 @@ class Publisher:
                 self._restarting.join(self.broker.connect_timeout_s + 2.0)
             self.client.disconnect()
             self.client.loop_stop()
-            conn.close()
+            if self._conn is not None:
+                self._conn.close()
 
     def _finished(self) -> bool:
         if self._closing_at is None:
             return False
         if not self.connected:
             return True  # nothing can go now; the outbox keeps it for the next start
-        nothing_left = not self._inflight and not self.order.anything_waiting()
+        owed = self.order is not None and self.order.anything_waiting()
+        nothing_left = not self._inflight and not owed
         return nothing_left or time.monotonic() >= self._closing_at
 
     def _flying(self) -> set[tuple[str, int]]:
@@ -179,7 +197,7 @@ class Publisher:
             self._acked(event[1], event[2])
         elif kind == "stored":
             item, timing = event[1], event[2]
-            if self.order.announced(item) and timing is not None:
+            if self.order is not None and self.order.announced(item) and timing is not None:
                 self._timings[item.no] = timing
         elif kind == "connack":
             self._connected(event[1])
@@ -204,6 +222,10 @@ class Publisher:
             self._command(event[1])
         elif kind == "close":
             self._closing_at = event[1]
+        elif kind == "release":
+            self._release(event[1])
+        elif kind == "replaced":
+            self._reopen(event[1])
 
     def _connected(self, reason: Any) -> None:
         if reason.is_failure:
@@ -323,6 +345,25 @@ class Publisher:
         self.client.loop_stop()
         self.client.reconnect_delay_set(*BACKOFF_S)  # the next wait is the shortest
         self.client.loop_start()
+
+    def _release(self, closed: threading.Event) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn, self.order = None, None
+        closed.set()
+
+    def _reopen(self, generation: int) -> None:
+        """Read the outbox of the fresh store file from now on. Messages in flight are
+        forgotten (their PUBACKs name records of the old file); what they carried is owed in
+        the new file and is sent again: at least once, as always."""
+        if self._conn is not None:
+            self._conn.close()
+        self._conn = open_database(self.store_path, migrate=False)
+        self.generation = generation
+        self._inflight.clear()
+        self._timings.clear()
+        self.order = SendOrder(ReadStore(self._conn), self._flying)
+        self._resync()
 
     def _resync(self) -> None:
         """Take what is owed from the outbox again (at start, and after a refusal)."""

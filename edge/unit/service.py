@@ -35,6 +35,7 @@ from edge.config import Config
 from edge.hotlist.index import IndexHolder
 from edge.hotlist.matcher import Matcher
 from edge.hotlist.mqtt_client import BrokerSettings
+from edge.hotlist.storefile import open_hotlists
 from edge.hotlist.unit import fuzzy_policy, make_sync
 from edge.store.database import open_database
 from edge.store.reads import ReadStore
@@ -51,6 +52,7 @@ from edge.unit.signals import retry_on_sigusr1, signals_stop
 from edge.unit.sources import make_source
 from edge.unit.stages import Counters, Stage, start_stage
 from edge.unit.status import STATUS_FILE_S, StatusFile, bare_status
+from edge.unit.storewait import open_when_possible
 from edge.unit.summary import run_summary, status_text
 from edge.unit.supervisor import Supervisor
 from edge.unit.topics import Topics
@@ -109,7 +111,15 @@ def run_unit(
     # 1. The store: reads, hits and the outbox, migrated to the latest schema, here, before
     # any stage opens its own connection (two first opens at once can meet a lock).
     store_path = Path(config.storage.path)
-    health_conn = open_database(store_path)
+
+    def waiting(reason: str) -> None:
+        status_file.write(
+            {**bare_status(config.unit.id, "starting", status_every), "waiting": reason}
+        )
+
+    health_conn = open_when_possible(
+        lambda: open_database(store_path, same_thread=False), store_path, stop, notifier, waiting
+    )
     backlog = ReadStore(health_conn).backlog()
     if backlog["hits"] or backlog["reads"]:
         log.info(
@@ -120,6 +130,16 @@ def run_unit(
         )
 
     # 2. Hotlists: the index from the store, kept current by the MQTT sync.
+    # In a file of their own (edge.hotlist.storefile); lists an older version kept in the
+    # store are moved there now, once.
+    hotlist_path = Path(config.storage.hotlist_file)
+    open_when_possible(
+        lambda: open_hotlists(hotlist_path, legacy_store=store_path),
+        hotlist_path,
+        stop,
+        notifier,
+        waiting,
+    ).close()
     holder = IndexHolder()
     sync = make_sync(config, holder, stop, options.config_file)
     sync.start()
@@ -128,7 +148,7 @@ def run_unit(
             "hotlists not loaded (%s); reading plates meanwhile",
             "still loading" if sync.alive() else "the sync stopped on an error, logged above",
         )
-    matcher = Matcher(holder, fuzzy_policy(config), reasons=StoreReasons(store_path))
+    matcher = Matcher(holder, fuzzy_policy(config), reasons=StoreReasons(hotlist_path))
     log.info("hotlists held: %s", _versions_text(holder.versions()) or "none yet")
 
     # 3. The models.
@@ -155,7 +175,7 @@ def run_unit(
         store_path,
         stages["publisher"],
         counters,
-        on_delivered=lambda kind, no: writer.delivered(kind, no),
+        on_delivered=lambda kind, no: writer.delivered(kind, no, publisher.generation),
         retry=retry,
         health_now=health_now,
         versions=lambda: {
@@ -169,10 +189,13 @@ def run_unit(
             store_path,
             retention_s=config.storage.retention_days * 86400.0,
             quota_bytes=config.storage.quota_mb * 1024 * 1024,
+            min_free_bytes=config.storage.min_free_mb * 1024 * 1024,
         ),
         stages["writer"],
         counters,
         on_stored=publisher.stored,
+        on_replaced=publisher.store_replaced,
+        on_release=lambda: (publisher.release_store(), health.release_store()),
     )
     gate = MotionGate(enabled=config.recognition.motion_gating)
     pipeline = Pipeline(
@@ -241,7 +264,9 @@ def run_unit(
             "hotlist_sync": sync.health(),
             "broker": publisher.status(),
             "source": source.status(),
+            "store": writer.condition.snapshot(),
         },
+        store_generation=lambda: writer.generation,
     )
     supervisor = Supervisor(
         stages,
@@ -283,8 +308,10 @@ def run_unit(
         restore_sigusr1()
         sync.join(JOIN_S)
         status_line.clear()
-        health_conn.close()
-    summary = run_summary(counters, publisher, final, elapsed, crashed.is_set())
+        health.close()
+    summary = run_summary(
+        counters, publisher, final, elapsed, crashed.is_set() or writer.condition.replaced > 0
+    )
     log.info(
         "stopped after %.0f s: %d frames (%.1f fps), %d reads, %d hits; %d hit(s) and %d read(s) "
         "left to deliver",

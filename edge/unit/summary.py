@@ -37,6 +37,7 @@ def run_summary(
         "hits": counters.hits,
         "delivered": {"reads": counters.delivered_reads, "hits": counters.delivered_hits},
         "backlog": final["backlog"],
+        "store": final.get("store"),
         "hit_latency_ms": percentiles(list(publisher.hit_latency_ms)),
         "hit_decision_to_puback_ms": percentiles(list(publisher.hit_decision_ms)),
         "errors": counters.errors,

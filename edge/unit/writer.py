@@ -1,40 +1,60 @@
 """The store writer: the one thread that writes reads, hits and deliveries to SQLite.
 
-Events queue up from the pipeline (decided hits and reads) and the publisher (PUBACKs). The
-writer takes what is waiting (hits first), writes it in one explicit transaction, commits, and
-only then hands each new record to the publisher: a read is durable before it can be sent.
-Every `HOUSEKEEPING_S` it applies retention and the quota (see `edge.store.reads`).
+Events queue up from the pipeline (decided hits and reads) and the publisher (PUBACKs);
+`submit` never blocks and never refuses. The writer moves what is waiting into its holding area
+(`edge.unit.holding`), writes it in one explicit transaction (hits first), commits, and only
+then hands each new record to the publisher: a read is durable before it can be sent.
+
+No writer elsewhere can make it lose a record. When a commit fails (another process holds the
+write lock, the disk is full, any other SQLite error) the records go back into the holding
+area, health says why (`edge.unit.storecondition`), and the writer tries again with back-off
+while it goes on taking new events. Every few seconds it also checks that the file at
+`storage.path` is still the one it writes to (`edge.store.recovery`) and that the file system
+keeps `storage.min_free_mb` free, evicting delivered reads to make room when it does not. Every
+`HOUSEKEEPING_S` it applies retention and the quota (see `edge.store.reads`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import queue
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge.store.database import open_database, transaction
+from edge.store.database import fault_of, free_bytes, open_database, transaction
 from edge.store.reads import Kind, OutboxItem, ReadStore
-from edge.unit.payloads import encode, hit_payload, read_payload, rfc3339
+from edge.store.recovery import FileId, copy_owed, file_id
+from edge.unit.holding import (
+    Delivered,
+    Holding,
+    drop_spill,
+    held_hit,
+    held_read,
+    spill,
+    spill_path,
+    take_spill,
+)
 from edge.unit.pipeline import HitDecided, ReadDecided
 from edge.unit.stages import Counters, Stage
+from edge.unit.storecondition import StoreCondition
 
 log = logging.getLogger(__name__)
 
 BATCH = 256
 POLL_S = 0.5
 HOUSEKEEPING_S = 60.0
-QUEUE_SIZE = 10_000
-PUT_TIMEOUT_S = 5.0
+WATCH_S = 2.0  # how often the file's identity and the free space are checked
+BUSY_TIMEOUT_S = 1.0  # short: the writer comes back to take events and beat meanwhile
+BACKOFF_S = (0.1, 2.0)  # between failed commits: doubling from 0.1 s to 2 s
+END_GRACE_S = 20.0  # at stop, how long to keep trying before spilling what is held
+ROOM_BYTES = 4 * 1024 * 1024  # free pages kept in the file while disk space is low
 END = None
 
-
-@dataclass(frozen=True)
-class Delivered:
-    kind: Kind
-    no: int
+__all__ = ["END", "Delivered", "StoreSettings", "StoreWriter"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +62,7 @@ class StoreSettings:
     path: Path
     retention_s: float
     quota_bytes: int
+    min_free_bytes: int = 0
 
 
 # the publisher's hook: a committed record, and for hits (readable, decided) monotonic times
@@ -50,113 +71,293 @@ OnStored = Callable[[OutboxItem, tuple[float, float] | None], None]
 
 class StoreWriter:
     def __init__(
-        self, settings: StoreSettings, stage: Stage, counters: Counters, on_stored: OnStored
+        self,
+        settings: StoreSettings,
+        stage: Stage,
+        counters: Counters,
+        on_stored: OnStored,
+        on_replaced: Callable[[int], None] = lambda generation: None,
+        on_release: Callable[[], None] = lambda: None,
     ):
         self.settings, self.stage, self.counters = settings, stage, counters
-        self.on_stored = on_stored
-        self.events: queue.Queue = queue.Queue(QUEUE_SIZE)
+        # the store file was replaced: others close their connections to the old one
+        # (`on_release`, returning once they have), then open the new one (`on_replaced`)
+        self.on_stored, self.on_replaced, self.on_release = on_stored, on_replaced, on_release
+        self.events: queue.Queue = queue.Queue()  # unbounded: the holding area bounds reads
+        self.condition = StoreCondition(settings.path)
         self.evicted: dict[str, int] = {}
+        self.generation = 0  # +1 each time the store file is replaced (record numbers restart)
+        self.holding = Holding()
+        self._conn: sqlite3.Connection | None = None
+        self._file: FileId | None = None
+        self._retry_at = 0.0
+        self._backoff = BACKOFF_S[0]
+        self._spilled = False
 
     def submit(self, event: HitDecided | ReadDecided | Delivered | None) -> None:
-        try:
-            self.events.put(event, timeout=PUT_TIMEOUT_S)
-        except queue.Full:
-            # the writer is stuck (a full disk, a lock held elsewhere): the watchdog restarts
-            # the unit; the record is lost only if it was never stored
-            self.counters.error("writer")
-            log.error("store writer: queue full for %.0f s; an event was lost", PUT_TIMEOUT_S)
+        self.events.put(event)
 
-    def delivered(self, kind: Kind, no: int) -> None:
-        self.submit(Delivered(kind, no))
+    def delivered(self, kind: Kind, no: int, generation: int = 0) -> None:
+        self.submit(Delivered(kind, no, generation))
 
     def idle(self) -> bool:
-        return self.events.unfinished_tasks == 0
+        return self.events.unfinished_tasks == 0 and not self.holding
+
+    # --- the writer's thread ----------------------------------------------------------------
 
     def run(self) -> None:
-        conn = open_database(self.settings.path)
+        self._spilled = take_spill(self.settings.path, self.holding) > 0
+        if self._spilled:
+            log.info("store: took back records held in memory when the unit last stopped")
+        next_housekeeping = next_watch = 0.0
+        ended_at: float | None = None
         try:
-            store = ReadStore(conn)
-            self._housekeep(store)
-            next_housekeeping = time.monotonic() + HOUSEKEEPING_S
             while True:
                 self.stage.beat()
-                batch = self._take()
-                try:
-                    work = [event for event in batch if event is not END]
-                    if work:
-                        self._write(store, work)
-                finally:
-                    for _ in batch:
-                        self.events.task_done()
-                if END in batch:
+                if self._take() and ended_at is None:
+                    ended_at = time.monotonic()
+                now = time.monotonic()
+                if self.holding and now >= self._retry_at:
+                    self._flush()
+                if ended_at is not None and (not self.holding or now - ended_at > END_GRACE_S):
                     return
-                if time.monotonic() >= next_housekeeping:
-                    self._housekeep(store)
-                    next_housekeeping = time.monotonic() + HOUSEKEEPING_S
+                if now >= next_watch and self._connection() is not None:
+                    next_watch = now + WATCH_S
+                    self._watch()
+                if now >= next_housekeeping and self._conn is not None:
+                    next_housekeeping = now + HOUSEKEEPING_S
+                    self._housekeep()
         finally:
-            conn.close()
+            self._keep_what_is_held()
+            if self._conn is not None:
+                self._conn.close()
 
-    def _take(self) -> list:
-        """What is waiting, up to BATCH events and the END marker (empty after POLL_S)."""
+    def _take(self) -> bool:
+        """Move what is waiting (up to BATCH events) into the holding area; True at END."""
+        wait = POLL_S
+        if self.holding:  # come back when the next commit is due
+            wait = max(min(self._retry_at - time.monotonic(), POLL_S), 0)
         try:
-            batch = [self.events.get(timeout=POLL_S)]
+            events = [self.events.get(timeout=wait) if wait > 0 else self.events.get_nowait()]
         except queue.Empty:
-            return []
-        while len(batch) < BATCH and batch[-1] is not END:
+            return False
+        while len(events) < BATCH:
             try:
-                batch.append(self.events.get_nowait())
+                events.append(self.events.get_nowait())
             except queue.Empty:
                 break
-        return batch
-
-    def _write(self, store: ReadStore, events: list) -> None:
-        hits = [e for e in events if isinstance(e, HitDecided)]
-        reads = [e for e in events if isinstance(e, ReadDecided)]
-        delivered: dict[str, list[int]] = {"hit": [], "read": []}
         for event in events:
-            if isinstance(event, Delivered):
-                delivered[event.kind].append(event.no)
-        stored: list[tuple[OutboxItem, tuple[float, float] | None]] = []
-        with transaction(store.conn):
-            for event in hits:  # hits first: the publisher hears of them first too
-                read = event.hit.read
-                item = store.add_hit(
-                    read.read_id,
-                    read.vrm,
-                    rfc3339(read.captured_at),
-                    sorted({m.list_id for m in event.hit.matches}),
-                    encode(hit_payload(event.hit)),
-                )
-                stored.append((item, (event.readable_mono, event.decided_mono)))
-            for event in reads:
-                read = event.read
-                item = store.add_read(
-                    read.read_id,
-                    read.vrm,
-                    rfc3339(read.captured_at),
-                    confidence=read.confidence,
-                    direction=read.direction,
-                    frames=read.frames,
-                    hit=event.hit,
-                    payload=encode(read_payload(read, event.hit)),
-                )
-                stored.append((item, None))
-            for kind, nos in delivered.items():
-                if nos:
-                    store.mark_delivered(kind, nos)  # type: ignore[arg-type]
+            if isinstance(event, HitDecided):
+                self.holding.add_hit(held_hit(event))
+            elif isinstance(event, ReadDecided):
+                read = held_read(event)
+                if not self.holding.add_read(read):
+                    self.condition.dropped(read.read_id, f"{self.holding.max_read_bytes:,} bytes")
+            elif isinstance(event, Delivered) and event.generation == self.generation:
+                self.holding.delivered.append(event)  # (else numbered in a replaced file)
+            self.events.task_done()
+        self.condition.holding(len(self.holding.hits), len(self.holding.reads))
+        return END in events
+
+    def _connection(self) -> sqlite3.Connection | None:
+        if self._conn is None:
+            try:
+                self._conn = open_database(self.settings.path, busy_timeout_s=BUSY_TIMEOUT_S)
+                self._file = file_id(self.settings.path)
+            except Exception as exc:
+                self._failed(exc.__cause__ or exc)
+        return self._conn
+
+    def _flush(self) -> None:
+        conn = self._connection()
+        if conn is None:
+            return
+        taken = self.holding.take()
+        try:
+            stored = self._write(ReadStore(conn), taken)
+        except sqlite3.IntegrityError:
+            log.exception("store: a batch broke a constraint; writing its records one by one")
+            self.counters.error("writer")
+            stored = self._write_singly(ReadStore(conn), taken)
+        except sqlite3.Error as exc:
+            self.holding.restore(taken)
+            self._failed(exc)
+            return
+        self._backoff = BACKOFF_S[0]
+        self.condition.holding(len(self.holding.hits), len(self.holding.reads))
+        self.condition.ok(self._low_space())
+        if self._spilled:
+            drop_spill(self.settings.path)
+            self._spilled = False
         self.counters.stored += len(stored)
         for item, timing in stored:
             self.on_stored(item, timing)
 
-    def _housekeep(self, store: ReadStore) -> None:
+    def _write(self, store: ReadStore, held: Holding) -> list:
+        stored: list[tuple[OutboxItem, tuple[float, float] | None]] = []
         with transaction(store.conn):
-            expired = store.expire(self.settings.retention_s)
-            evicted = store.enforce_quota(self.settings.quota_bytes)
+            for hit in held.hits:  # hits first: the publisher hears of them first too
+                item = store.add_hit(hit.read_id, hit.vrm, hit.captured_at, hit.lists, hit.payload)
+                if item is not None:
+                    stored.append((item, hit.timing))
+            for read in held.reads:
+                item = store.add_read(
+                    read.read_id,
+                    read.vrm,
+                    read.captured_at,
+                    confidence=read.confidence,
+                    direction=read.direction,
+                    frames=read.frames,
+                    hit=read.hit,
+                    payload=read.payload,
+                )
+                if item is not None:
+                    stored.append((item, None))
+            for kind in ("hit", "read"):
+                nos = [d.no for d in held.delivered if d.kind == kind]
+                if nos:
+                    store.mark_delivered(kind, nos)  # type: ignore[arg-type]
+        return stored
+
+    def _write_singly(self, store: ReadStore, held: Holding) -> list:
+        stored = []
+        for part in (
+            *(Holding(hits=[hit]) for hit in held.hits),
+            *(Holding(reads=[read]) for read in held.reads),
+            Holding(delivered=held.delivered),
+        ):
+            try:
+                stored += self._write(store, part)
+            except sqlite3.IntegrityError:
+                self.counters.error("writer")
+                log.exception("store: a record could not be stored and is left out: %s", part)
+        return stored
+
+    def _failed(self, exc: BaseException) -> None:
+        fault = fault_of(exc, self.settings.path)
+        free = free_bytes(self.settings.path)
+        if fault == "disk full":
+            detail = f"no space left on {self.settings.path.parent} ({free:,} bytes free)"
+        elif fault == "busy":
+            detail = f"another connection holds the write lock of {self.settings.path}"
+        else:
+            detail = f"{self.settings.path}: {exc}"
+        self.condition.trouble(fault, detail, free)
+        if fault == "disk full" and self._conn is not None:
+            self._make_room()
+        self._retry_at = time.monotonic() + self._backoff
+        self._backoff = min(self._backoff * 2, BACKOFF_S[1])
+
+    # --- the file and its space ---------------------------------------------------------------
+
+    def _watch(self) -> None:
+        now_at_path = file_id(self.settings.path)
+        if now_at_path != self._file:
+            self._replace("deleted" if now_at_path is None else "replaced")
+        if self._low_space():
+            self._make_room()
+
+    def _low_space(self) -> str | None:
+        free = free_bytes(self.settings.path)
+        if 0 <= free < self.settings.min_free_bytes:
+            return (
+                f"disk low: {free:,} bytes free on {self.settings.path.parent} "
+                f"(storage.min_free_mb is {self.settings.min_free_bytes // 2**20}); "
+                "evicting delivered reads to make room"
+            )
+        return None
+
+    def _make_room(self) -> None:
+        assert self._conn is not None
+        try:
+            with transaction(self._conn):
+                evicted = ReadStore(self._conn).make_room(ROOM_BYTES)
+        except sqlite3.Error as exc:
+            log.warning("store: could not evict delivered reads to make room: %s", exc)
+            return
+        self._count_evicted(evicted)
+
+    def _replace(self, how: str) -> None:
+        """The file at the path is not the one written to: carry what is owed into it.
+
+        Order matters. When the last connection to the old file closes, SQLite checkpoints
+        and deletes `<path>-wal` and `<path>-shm` *by name*: had the new store been created
+        first, that would delete the new store's WAL. So what is owed is first copied into a
+        rescue file of its own name, every connection to the old file is closed (the
+        publisher's through `on_release`), and only then is the new store opened."""
+        old = self._conn
+        assert old is not None
+        self.condition.was_replaced(how)
+        path = self.settings.path
+        rescue_path = path.with_name(f"{path.name}.rescue-{os.getpid()}")
+        try:
+            rescue = open_database(rescue_path)
+            try:
+                copied = copy_owed(old, rescue)
+            finally:
+                rescue.close()
+            self.on_release()
+            old.close()
+            self._conn = None
+            new = open_database(path, busy_timeout_s=BUSY_TIMEOUT_S)
+            rescue = open_database(rescue_path)
+            try:
+                copy_owed(rescue, new)
+            finally:
+                rescue.close()
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{rescue_path}{suffix}").unlink(missing_ok=True)
+        except Exception as exc:
+            log.exception("store: cannot start a fresh store at %s", path)
+            self.counters.error("writer")
+            self._failed(exc.__cause__ or exc)
+            return
+        self._conn, self._file = new, file_id(path)
+        self.generation += 1
+        log.warning(
+            "store: fresh store at %s holds the %d hit(s) and %d read(s) still owed",
+            path,
+            copied["hits"],
+            copied["reads"],
+        )
+        self.on_replaced(self.generation)
+
+    def _housekeep(self) -> None:
+        assert self._conn is not None
+        store = ReadStore(self._conn)
+        try:
+            with transaction(self._conn):
+                expired = store.expire(self.settings.retention_s)
+                evicted = store.enforce_quota(self.settings.quota_bytes)
+        except sqlite3.Error as exc:  # the store is busy or full: next round
+            log.info("store housekeeping put off: %s", exc)
+            return
+        self._count_evicted(evicted)
+        if expired:
+            log.info("store: %d delivered records past retention deleted", expired)
+
+    def _count_evicted(self, evicted: dict[str, int]) -> None:
         for name, count in evicted.items():
             self.evicted[name] = self.evicted.get(name, 0) + count
-        if expired or evicted:
-            log.info(
-                "store: %d delivered records past retention deleted; quota evictions: %s",
-                expired,
-                ", ".join(f"{k} {v}" for k, v in evicted.items()) or "none",
+        if evicted:
+            log.info("store evictions: %s", ", ".join(f"{k} {v}" for k, v in evicted.items()))
+
+    def _keep_what_is_held(self) -> None:
+        """At stop: what could not be committed goes to the spill file for the next start."""
+        if not (self.holding.hits or self.holding.reads):
+            return
+        try:
+            count = spill(self.holding, self.settings.path)
+        except OSError as exc:
+            log.critical(
+                "store: %d hit(s) and %d read(s) could not be stored nor spilled (%s): LOST",
+                len(self.holding.hits),
+                len(self.holding.reads),
+                exc,
             )
+            return
+        log.error(
+            "store unavailable at stop: %d record(s) kept in %s for the next start",
+            count,
+            spill_path(self.settings.path),
+        )
