@@ -212,21 +212,16 @@ def small_state(tmp_path):
 def fill(folder: Path) -> Path:
     """Fill the file system to its last byte with a filler file."""
     filler = folder / "filler"
-    with filler.open("wb") as out:
-        block = b"\0" * 65536
-        try:
-            while True:
-                out.write(block)
-                out.flush()
-        except OSError:
-            pass
-    with filler.open("ab") as out:
-        try:
-            while True:
-                out.write(b"\0")
-                out.flush()
-        except OSError:
-            pass
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for size in (1 << 20, 4096, 1):
+            try:
+                while os.write(fd, b"\0" * size):
+                    pass
+            except OSError:
+                continue
+    finally:
+        os.close(fd)
     return filler
 
 

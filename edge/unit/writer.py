@@ -93,6 +93,8 @@ class StoreWriter:
         self._retry_at = 0.0
         self._backoff = BACKOFF_S[0]
         self._spilled = False
+        self._flushing = False
+        self._room_warned_at = -60.0
 
     def submit(self, event: HitDecided | ReadDecided | Delivered | None) -> None:
         self.events.put(event)
@@ -101,7 +103,8 @@ class StoreWriter:
         self.submit(Delivered(kind, no, generation))
 
     def idle(self) -> bool:
-        return self.events.unfinished_tasks == 0 and not self.holding
+        """Nothing queued, held or being committed (so the publisher has heard of it all)."""
+        return self.events.unfinished_tasks == 0 and not self.holding and not self._flushing
 
     # --- the writer's thread ----------------------------------------------------------------
 
@@ -172,6 +175,13 @@ class StoreWriter:
         conn = self._connection()
         if conn is None:
             return
+        self._flushing = True
+        try:
+            self._flush_into(conn)
+        finally:
+            self._flushing = False
+
+    def _flush_into(self, conn: sqlite3.Connection) -> None:
         taken = self.holding.take()
         try:
             stored = self._write(ReadStore(conn), taken)
@@ -273,7 +283,9 @@ class StoreWriter:
             with transaction(self._conn):
                 evicted = ReadStore(self._conn).make_room(ROOM_BYTES)
         except sqlite3.Error as exc:
-            log.warning("store: could not evict delivered reads to make room: %s", exc)
+            if time.monotonic() - self._room_warned_at >= 60.0:  # once a minute, not every 2 s
+                self._room_warned_at = time.monotonic()
+                log.warning("store: could not evict delivered reads to make room: %s", exc)
             return
         self._count_evicted(evicted)
 
