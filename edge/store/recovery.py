@@ -27,6 +27,37 @@ def file_id(path: Path) -> FileId | None:
     return (stats.st_dev, stats.st_ino)
 
 
+def open_file_ids() -> set[FileId]:
+    """The files this process has open (Linux: /proc/self/fd)."""
+    found = set()
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            stats = os.stat(f"/proc/self/fd/{name}")
+        except OSError:
+            continue
+        found.add((stats.st_dev, stats.st_ino))
+    return found
+
+
+def remove_stale_sidecars(path: Path) -> list[str]:
+    """Remove `<path>-wal` and `<path>-shm` if they are the old file's, still open here.
+
+    SQLite does not checkpoint or delete the WAL of a database file that was moved or
+    unlinked when its connections close (it must not write into the wrong file); but a new
+    file opened at the same path would take that WAL and its index for its own and replay the
+    old file's pages into itself. Called before the new file is opened, while the old
+    connections still hold their descriptors (which is how they are told from a WAL that
+    came with a replacement file)."""
+    ours = open_file_ids()
+    removed = []
+    for suffix in ("-wal", "-shm"):
+        sidecar = Path(f"{path}{suffix}")
+        if file_id(sidecar) in ours:
+            sidecar.unlink()
+            removed.append(sidecar.name)
+    return removed
+
+
 def copy_owed(old: sqlite3.Connection, new: sqlite3.Connection) -> dict[str, int]:
     """Copy every hit and read still in `old`'s outbox into `new` (in one transaction of
     `new`), with its outbox row; records `new` already has (by read_id) are kept as they are.

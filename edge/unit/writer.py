@@ -27,7 +27,7 @@ from pathlib import Path
 
 from edge.store.database import fault_of, free_bytes, open_database, transaction
 from edge.store.reads import Kind, OutboxItem, ReadStore
-from edge.store.recovery import FileId, copy_owed, file_id
+from edge.store.recovery import FileId, copy_owed, file_id, remove_stale_sidecars
 from edge.unit.holding import (
     Delivered,
     Holding,
@@ -292,11 +292,12 @@ class StoreWriter:
     def _replace(self, how: str) -> None:
         """The file at the path is not the one written to: carry what is owed into it.
 
-        Order matters. When the last connection to the old file closes, SQLite checkpoints
-        and deletes `<path>-wal` and `<path>-shm` *by name*: had the new store been created
-        first, that would delete the new store's WAL. So what is owed is first copied into a
-        rescue file of its own name, every connection to the old file is closed (the
-        publisher's through `on_release`), and only then is the new store opened."""
+        Order matters. The old file's `<path>-wal` and `<path>-shm` are still there by name
+        (SQLite leaves them when the file was moved), and a new file opened at the path would
+        replay that WAL into itself. So what is owed is first copied into a rescue file of its
+        own name, the other connections to the old file are closed (`on_release`: the
+        publisher, health), the stale sidecars removed, the writer's own connection closed,
+        and only then is the new store opened and the rescued records copied in."""
         old = self._conn
         assert old is not None
         self.condition.was_replaced(how)
@@ -309,6 +310,7 @@ class StoreWriter:
             finally:
                 rescue.close()
             self.on_release()
+            remove_stale_sidecars(path)
             old.close()
             self._conn = None
             new = open_database(path, busy_timeout_s=BUSY_TIMEOUT_S)
