@@ -167,6 +167,31 @@ def test_a_running_unit_shows_every_figure(config, tmp_path, sleeper):
     assert as_json["status"]["backlog"]["hits"] == 1 and as_json["status"]["today"]["reads"] == 1
 
 
+def test_a_busy_store_shows_why_and_what_is_held_in_memory(config, tmp_path, sleeper):
+    store = {
+        "state": "busy",
+        "detail": "another connection holds the write lock of /var/lib/anpr-edge/anpr.db",
+        "since": utc(datetime.now(UTC) - timedelta(seconds=42)),
+        "path": "/var/lib/anpr-edge/anpr.db",
+        "free_bytes": 10**9,
+        "held": {"hits": 2, "reads": 17},
+        "dropped_reads": 0,
+        "failed_commits": 40,
+        "replaced": 1,
+        "replaced_at": utc(datetime.now(UTC) - timedelta(minutes=5)),
+    }
+    ticks = process_start_ticks(sleeper.pid)
+    write_status(tmp_path, "running", pid=sleeper.pid, pid_start_ticks=ticks, store=store)
+    result = status(config)
+    assert result.returncode == 0, result.stderr
+    line = next(x for x in result.stdout.splitlines() if x.split()[:1] == ["store"])
+    assert re.search(r"BUSY since \S+ \(4[2-9] s ago\): ", line), line
+    assert "another connection holds the write lock of /var/lib/anpr-edge/anpr.db" in line
+    assert "2 hit(s) and 17 read(s) held in memory" in line
+    assert "the file was deleted or replaced 1 time(s)" in line
+    assert "DROPPED" not in line
+
+
 def test_starting_is_running_with_no_figures_yet(config, tmp_path, sleeper):
     from edge.unit.status import bare_status
 
