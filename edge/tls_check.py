@@ -232,7 +232,8 @@ def explain_tls_failure(
 
 def _verification(address: str, exc: ssl.SSLCertVerificationError, ca, host: str) -> str:
     code, message = exc.verify_code, exc.verify_message
-    if code in (18, 19, 20, 21, 2):  # self-signed, unknown issuer, cannot verify the chain
+    # a bad signature (a CA of the same name), self-signed, unknown issuer, no chain
+    if code in (2, 7, 18, 19, 20, 21):
         return f"the broker's certificate is not signed by the CA in {ca} (mqtt.tls.ca): {message}"
     if code == 62:
         return f"the broker's certificate does not name {host} (mqtt.host): {message}"
