@@ -3,8 +3,9 @@
 The unit makes its folders owner-only (0700), but a folder that already exists keeps the mode
 it had: a `mkdir` by hand or a too-wide umask leaves 0755, and every user can then list the
 store's files and watch them change. So when the unit opens such a folder it narrows it, and
-says so. Only a folder of the unit's own: a shared one (/tmp, /var/lib, a home…) is never
-changed, since taking it from others would break them; that is a warning instead.
+says so (as root too: the folder is then usually the service user's). Only a folder of the
+unit's own: a shared one (sticky like /tmp, /var/lib, a home…) is never changed, since taking it
+from others would break them; that is a warning instead.
 """
 
 from __future__ import annotations
@@ -35,12 +36,7 @@ def narrow_private_folder(folder: Path, what: str, mode: int = 0o700) -> bool:
     extra = current & ~mode & 0o777
     if not extra:
         return False
-    shared = (
-        current & stat.S_ISVTX
-        or info.st_uid != os.geteuid()
-        or folder.resolve() in SHARED_FOLDERS
-        or folder.resolve() == Path.home().resolve()
-    )
+    shared = current & stat.S_ISVTX or folder.resolve() in SHARED_FOLDERS | _homes()
     if shared:
         log.warning(
             "%s's folder %s is mode %04o and shared with others: not narrowing it; give %s a "
@@ -64,3 +60,12 @@ def narrow_private_folder(folder: Path, what: str, mode: int = 0o700) -> bool:
         current & ~extra,
     )
     return True
+
+
+def _homes() -> set[Path]:
+    """This user's home and $HOME: a store there must not close the home to its group."""
+    homes = set()
+    for home in (os.environ.get("HOME"), os.path.expanduser("~")):
+        if home and home != "~":
+            homes.add(Path(home).resolve())
+    return homes
