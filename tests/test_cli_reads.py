@@ -184,6 +184,34 @@ def test_bad_input_exits_2_naming_the_option(unit, args, message):
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        # an age or a time before any record: every one (these were OverflowError tracebacks)
+        (("--since", "99999999d"), ["XY51ZZZ", "AB12CDF", "AB12CDE"]),
+        (("--since", "0001-01-01T00:00"), ["XY51ZZZ", "AB12CDF", "AB12CDE"]),
+        (("--since", "0001-01-01T00:00+05:00"), ["XY51ZZZ", "AB12CDF", "AB12CDE"]),
+        (("--since", "9" * 400 + "d"), ["XY51ZZZ", "AB12CDF", "AB12CDE"]),
+        # past the end of the calendar: none
+        (("--since", "9999-12-31T23:59-01:00"), []),
+        # a limit past SQLite's integers: all of them
+        (("--limit", "99999999999999999999"), ["XY51ZZZ", "AB12CDF", "AB12CDE"]),
+    ],
+)
+def test_extreme_since_and_limit_are_clamped_to_what_they_mean(unit, args, expected):
+    config, _store, _ids = unit
+    result = anpr("reads", "--config", str(config), *args, "--json")
+    assert "Traceback" not in result.stderr
+    assert vrms(result) == expected
+
+
+def test_a_nan_follow_time_is_refused(unit):
+    config, _store, _ids = unit
+    result = anpr("reads", "--config", str(config), "--follow-seconds", "nan")
+    assert result.returncode == 2
+    assert result.stderr == "anpr-edge: error: --follow-seconds: got nan; expected more than 0\n"
+
+
 def test_json_and_csv_together_is_a_usage_error(unit):
     config, _store, _ids = unit
     result = anpr("reads", "--config", str(config), "--json", "--csv")

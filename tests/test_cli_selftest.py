@@ -124,7 +124,10 @@ def test_broker_over_tls_passes_and_an_unknown_ca_fails(tmp_path, tls_broker, sy
     config.write_text(config.read_text().replace(str(ca), str(other_ca)))
     code, checks = selftest(capsys, config)
     assert code == 1 and failing(checks) == {"broker"}
-    assert "certificate failed verification against mqtt.tls.ca" in checks["broker"]["reason"]
+    assert checks["broker"]["reason"] == (
+        f"mqtts://127.0.0.1:{port}: the broker's certificate is not signed by the CA in "
+        f"{other_ca} (mqtt.tls.ca): certificate signature failure"
+    )
 
 
 def test_broker_with_mutual_tls_needs_the_units_certificate(tmp_path, mtls_broker, synced, capsys):  # noqa: F811
@@ -138,7 +141,28 @@ def test_broker_with_mutual_tls_needs_the_units_certificate(tmp_path, mtls_broke
     config.write_text(config.read_text().replace(identity, f'{{ enabled = true, ca = "{ca}" }}'))
     code, checks = selftest(capsys, config)
     assert code == 1 and failing(checks) == {"broker"}
-    assert f"127.0.0.1:{port}" in checks["broker"]["reason"]
+    # paho only sees no CONNACK; the explanation names the refusal
+    assert checks["broker"]["reason"] == (
+        f"mqtts://127.0.0.1:{port}: the broker 127.0.0.1:{port} refused our certificate "
+        "(TLSV13_ALERT_CERTIFICATE_REQUIRED): it requires a client certificate (mqtt.tls.cert, "
+        "mqtt.tls.key)"
+    )
+
+
+def test_a_tls_key_group_or_others_can_read_fails_permissions(
+    tmp_path,
+    mtls_broker,  # noqa: F811
+    synced,
+    capsys,
+):
+    port, ca, cert, key = mtls_broker
+    key.chmod(0o640)
+    identity = f'{{ enabled = true, ca = "{ca}", cert = "{cert}", key = "{key}" }}'
+    code, checks = selftest(capsys, unit_config(tmp_path, port, tls=identity))
+    assert code == 1 and failing(checks) == {"permissions"}
+    assert checks["permissions"]["reason"] == (
+        f"TLS key {key} is mode 0640: group or others can read the unit's private key (chmod 600)"
+    )
 
 
 def test_a_missing_tls_file_is_named_with_its_config_key(tmp_path, synced, capsys):
@@ -146,7 +170,7 @@ def test_a_missing_tls_file_is_named_with_its_config_key(tmp_path, synced, capsy
     config = unit_config(tmp_path, free_port(), tls=f'{{ enabled = true, ca = "{ca}" }}')
     code, checks = selftest(capsys, config)
     assert code == 1 and failing(checks) == {"broker"}
-    assert checks["broker"]["reason"] == f"mqtt.tls.ca {ca}: not found"
+    assert checks["broker"]["reason"] == f"mqtt.tls.ca: {ca}: no such file"
 
 
 def test_a_corrupt_model_copy_fails_the_model_check_naming_the_file(

@@ -290,3 +290,89 @@ def test_the_real_unit_writes_status_often_and_a_killed_unit_is_not_running(tmp_
     assert re.fullmatch(
         rf"anpr-edge is not running \(last status \d+ s ago; pid {unit.pid} gone\)", first
     )
+
+
+def test_a_status_file_that_is_not_utf8_is_a_one_line_error(config, tmp_path):
+    path = tmp_path / "run" / "status.json"
+    path.parent.mkdir()
+    path.write_bytes(b'{"state": "running", "unit_id": "caf\xe9"}')
+    result = status(config)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr == (
+        f"anpr-edge: error: the status file {path} is not one anpr-edge wrote: not UTF-8 text "
+        "(byte 0xe9 at offset 36)\n"
+    )
+
+
+@pytest.mark.parametrize("pid", [0, -1, 2**70])
+def test_a_pid_that_is_no_process_id_is_refused_not_signalled(config, tmp_path, pid):
+    # kill(0) and kill(-1) would reach a whole process group, or every process
+    write_status(tmp_path, "running", pid=pid)
+    result = status(config)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr == (
+        f"anpr-edge: error: the status file {tmp_path}/run/status.json is not one anpr-edge "
+        f"wrote: pid {pid} is not a process id\n"
+    )
+
+
+@pytest.mark.parametrize("ticks", ["1399664", 1399664.5, True, [1]])
+def test_a_malformed_pid_start_time_cannot_tell_so_not_running(config, tmp_path, sleeper, ticks):
+    # the pid is alive; without a usable start time it might be any later process
+    write_status(tmp_path, "running", pid=sleeper.pid, pid_start_ticks=ticks)
+    result = status(config)
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[0] == (
+        f"anpr-edge: cannot tell whether it is running (the status file records "
+        f"pid_start_ticks {ticks!r}, not a whole number, so pid {sleeper.pid} cannot be told "
+        "from another process that has its number now)"
+    )
+    assert json.loads(status(config, "--json").stdout)["state"] == "stale"
+
+
+def test_a_malformed_figure_is_a_one_line_error(config, tmp_path, sleeper):
+    ticks = process_start_ticks(sleeper.pid)
+    write_status(tmp_path, "running", pid=sleeper.pid, pid_start_ticks=ticks, backlog=None)
+    result = status(config)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(
+        f"anpr-edge: error: the status file {tmp_path}/run/status.json is not one anpr-edge "
+        "wrote: a field is missing or malformed (AttributeError: "
+    )
+
+
+@pytest.mark.broker
+def test_a_unit_that_cannot_write_its_status_file_is_not_taken_for_stopped(tmp_path, broker):
+    config = write_unit_config(tmp_path, broker, health_s=30.0)
+    path = tmp_path / "run" / "status.json"
+    old = write_status(tmp_path, "stopped", pid=os.getpid())  # an earlier run's last word
+    (tmp_path / "run" / ".status.json.tmp").mkdir()  # in the way of every write
+    unit = start("run", "--config", str(config), "--source", "synthetic:rate=60")
+    try:
+        wait_for(lambda: process_start_ticks(unit.pid) is not None, "no unit", 30)
+        time.sleep(3)
+        result = status(config)
+        assert result.returncode == 1
+        assert re.fullmatch(
+            re.escape(
+                f"anpr-edge is running (pid {unit.pid}) but cannot write its status file {path} "
+                "(written last "
+            )
+            + r"\d+ s ago\): "
+            + re.escape(f"its temporary file {path.parent / '.status.json.tmp'} is a folder"),
+            result.stdout.splitlines()[0],
+        )
+        assert json.loads(status(config, "--json").stdout)["state"] == "unwritable"
+        assert json.loads(path.read_text())["at"] == old["at"]
+        time.sleep(6)  # a second failed write: logged once
+        unit.send_signal(signal.SIGTERM)
+        _, stderr = unit.communicate(timeout=60)
+    finally:
+        if unit.poll() is None:
+            unit.kill()
+            unit.communicate()
+    warnings = [line for line in stderr.splitlines() if "cannot write the status file" in line]
+    assert len(warnings) == 1, stderr
+    assert f"cannot write the status file {path}: Is a directory;" in warnings[0]
+    # the unit gone, the old file speaks again
+    assert status(config).stdout.startswith("anpr-edge is not running: stopped at")

@@ -55,12 +55,26 @@ def test_truncated_model_is_refused_naming_the_file(tmp_path, kind):
 
 
 def test_missing_model_and_missing_manifest(tmp_path):
-    with pytest.raises(UserError, match="manifest not found"):
-        TfliteModel(tmp_path / "absent.tflite")
+    """The file typed is named: a missing .tflite (with or without its manifest) is the model's
+    error; only a missing manifest beside a present model names the manifest."""
+    absent = tmp_path / "absent.tflite"
+    with pytest.raises(UserError) as raised:
+        TfliteModel(absent)
+    assert str(raised.value) == f"{absent}: model file not found"
     path = copy_model(tmp_path, "detector")
     path.unlink()
-    with pytest.raises(UserError, match=f"{path}: cannot read model"):
+    with pytest.raises(UserError) as raised:
         TfliteModel(path)
+    assert str(raised.value) == f"{path}: model file not found"
+    path = copy_model(tmp_path, "recogniser")
+    manifest = path.with_suffix(".json")
+    manifest.unlink()
+    with pytest.raises(UserError) as raised:
+        TfliteModel(path)
+    assert str(raised.value) == (
+        f"{manifest}: manifest of {path} not found (every model needs its manifest beside it, "
+        "same name, .json)"
+    )
 
 
 def test_garbage_with_matching_manifest_is_not_loadable(tmp_path):

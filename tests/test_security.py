@@ -604,8 +604,12 @@ def test_no_secret_reaches_any_output(tmp_path, ca):
             "run", "--config", str(config), "--source", "synthetic:paced=false",
             "--max-frames", "10", env=wrong,
         )  # fmt: skip
-        assert outputs["run, wrong passphrase"].returncode == 1
-        assert "cannot set up TLS" in outputs["run, wrong passphrase"].stderr
+        # checked before the unit starts: bad input, named (no `PEM lib`, no retry loop)
+        assert outputs["run, wrong passphrase"].returncode == 2
+        assert outputs["run, wrong passphrase"].stderr.splitlines()[-1] == (
+            f"anpr-edge: error: mqtt.tls.key: {identity.key}: the passphrase does not open it "
+            "(wrong mqtt-key-passphrase?)"
+        )
     finally:
         watcher.close()
         broker.stop()

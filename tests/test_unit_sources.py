@@ -5,6 +5,7 @@ Pi camera through a fake that follows picamera2's API; and the motion gate."""
 from __future__ import annotations
 
 import csv
+import logging
 import threading
 import time
 from typing import ClassVar
@@ -24,6 +25,7 @@ from edge.unit.sources.road import MPH, RoadCamera, RoadPlan
 from edge.unit.sources.synthetic import SyntheticRoad
 from edge.unit.truth import COLUMNS, TruthRecorder
 from tests.conftest import REPO
+from tests.image_support import huge_png
 
 SMALL = (728, 544)
 
@@ -110,6 +112,23 @@ def test_an_image_folder_is_read_in_name_order_then_ends(tmp_path):
     assert read[3] is None and source.unreadable == 1
     with pytest.raises(UserError):
         ImageFolder(tmp_path / "missing").open()
+
+
+def test_a_bad_image_in_the_folder_is_skipped_counted_and_named(tmp_path, caplog):
+    cv2.imwrite(str(tmp_path / "a.png"), np.full((48, 64, 3), 10, np.uint8))
+    huge = huge_png(tmp_path / "b.png")  # 60000×60000 declared: was a cv2.error, ending the unit
+    (tmp_path / "c.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    cv2.imwrite(str(tmp_path / "d.png"), np.full((48, 64, 3), 40, np.uint8))
+    source = ImageFolder(tmp_path, fps=10.0)
+    with caplog.at_level(logging.WARNING, logger="edge.unit.sources.images"), source:
+        read = [source.read(1.0) for _ in range(3)]
+    assert [int(f.image[0, 0, 0]) for f in read[:2]] == [10, 40] and read[2] is None
+    assert source.status() == {"source": "images", "frames": 4, "unreadable": 2}
+    assert caplog.messages == [
+        f"images: skipped {huge}: declares 60000×60000 pixels, more than the 50 megapixels an "
+        "image may have here (a corrupt or hostile file); not decoded",
+        f"images: skipped {tmp_path / 'c.jpg'}: not a readable image",
+    ]
 
 
 def test_opencv_reads_a_video_file_to_its_end(tmp_path):

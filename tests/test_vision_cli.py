@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
+from tests.image_support import huge_png
 
 DESIGN_EVAL_KEYS = {
     "detection",
@@ -105,6 +106,16 @@ def test_recognise_unreadable_image_is_a_clear_error(tmp_path, scenes):
     assert "Traceback" not in result.stderr
     output = json.loads(result.stdout)
     assert output[0]["error"] and output[1]["plates"] is not None  # the good one still read
+
+
+def test_recognise_refuses_an_image_declaring_a_huge_size_in_one_line(tmp_path):
+    huge = huge_png(tmp_path / "huge.png")
+    result = run_cli("recognise", str(huge))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"anpr-edge: error: {huge}: declares 60000×60000 pixels, more than the 50 megapixels an "
+        "image may have here (a corrupt or hostile file); not decoded"
+    )
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,18 @@ import json
 import sys
 from typing import Any
 
-from edge.cli.common import EXIT_OK, EXIT_USAGE, add_command, add_group, add_json_flag, print_json
+from edge.cli.common import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_USAGE,
+    add_command,
+    add_group,
+    add_json_flag,
+    print_json,
+)
 from edge.config import Config, ConfigError, load_config, load_secrets
 from edge.config.loader import resolve_config_path
+from edge.ops.config_files import file_problems
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,9 +31,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check = add_command(
         group,
         "check",
-        help="validate a configuration file; exit 0 if valid, 2 listing every problem",
-        example="anpr-edge config check firmware_config/unit.example.toml\n"
-        "anpr-edge config check /etc/anpr-edge/unit.toml --json",
+        help="validate a configuration file and the files it names (models, TLS files, "
+        "trusted keys); exit 0 if valid, 2 listing every problem in the file, 1 listing every "
+        "missing or unusable file",
+        example="anpr-edge config check /etc/anpr-edge/unit.toml\n"
+        "anpr-edge config check firmware_config/unit.example.toml --schema-only --json",
         handler=check_command,
     )
     show = add_command(
@@ -42,6 +53,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "installed, else the demo config)",
         )
         add_json_flag(parser)
+    check.add_argument(
+        "--schema-only",
+        action="store_true",
+        help="check the file alone, not the files it names (e.g. before the models, TLS files "
+        "and keys are in place)",
+    )
 
 
 def check_command(args: argparse.Namespace) -> int:
@@ -57,11 +74,30 @@ def check_command(args: argparse.Namespace) -> int:
                 print(issue, file=sys.stderr)
             print(f"{file}: {len(exc.issues)} problem(s)", file=sys.stderr)
         return EXIT_USAGE
+    problems = [] if args.schema_only else file_problems(config)
+    errors = [p for p in problems if not p.warning]
+    warnings = [p for p in problems if p.warning]
     if args.json:
-        print_json({"file": file, "valid": True, "errors": []})
-    else:
-        print(f"{file}: valid")
-        print(f"  {summary(config)}")
+        report = {
+            "file": file,
+            "valid": not errors,
+            "errors": [{"file": file, "key": p.key, "message": p.message} for p in errors],
+        }
+        if warnings:  # a good config's document stays as it always was
+            report["warnings"] = [
+                {"file": file, "key": p.key, "message": p.message} for p in warnings
+            ]
+        print_json(report)
+        return EXIT_FAILURE if errors else EXIT_OK
+    for problem in errors:
+        print(f"{file}: {problem}", file=sys.stderr)
+    for problem in warnings:
+        print(f"{file}: warning: {problem}", file=sys.stderr)
+    if errors:
+        print(f"{file}: {len(errors)} missing or unusable file(s)", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"{file}: valid")
+    print(f"  {summary(config)}")
     return EXIT_OK
 
 

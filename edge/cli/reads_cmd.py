@@ -21,7 +21,7 @@ from pathlib import Path
 
 from edge.cli.common import EXIT_OK, add_command, add_config_flag, add_json_flag, print_json
 from edge.cli.reads_output import RecordPrinter, text_line
-from edge.cli.reads_query import open_store, parse_plate, parse_since
+from edge.cli.reads_query import open_store, parse_limit, parse_plate, parse_since
 from edge.errors import UserError
 
 POLL_S = 0.5
@@ -87,9 +87,8 @@ def show(args: argparse.Namespace, kind: str) -> int:
     from edge.store.listing import records
     from edge.store.reads import ReadStore
 
-    if args.limit < 1:
-        raise UserError(f"--limit: got {args.limit}; expected at least 1")
-    if args.follow_seconds is not None and args.follow_seconds <= 0:
+    args.limit = parse_limit(args.limit)
+    if args.follow_seconds is not None and not args.follow_seconds > 0:  # also NaN
         raise UserError(f"--follow-seconds: got {args.follow_seconds:g}; expected more than 0")
     filters = {
         "since": parse_since(args.since) if args.since else None,

@@ -17,6 +17,16 @@ from edge.errors import RuntimeFailure, UserError
 _AGE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 _PLATE = re.compile(r"^[A-Z0-9*?]{1,16}$")
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+LATEST = datetime.max.replace(tzinfo=UTC)
+SQLITE_MAX_INT = 2**63 - 1
+
+
+def parse_limit(limit: int) -> int:
+    """`--limit`: at least 1; a number past SQLite's integers means "all of them"."""
+    if limit < 1:
+        raise UserError(f"--limit: got {limit}; expected at least 1")
+    return min(limit, SQLITE_MAX_INT)
 
 
 def parse_since(text: str, now: datetime | None = None) -> str:
@@ -27,7 +37,10 @@ def parse_since(text: str, now: datetime | None = None) -> str:
     value = text.strip()
     age = _AGE.match(value.lower())
     if age:
-        moment = now - timedelta(**{_UNITS[age.group(2)]: float(age.group(1))})
+        try:
+            moment = now - timedelta(**{_UNITS[age.group(2)]: float(age.group(1))})
+        except OverflowError:  # an age before year 1 (99999999d): every record is younger
+            return _rfc3339(EARLIEST)
     else:
         try:
             moment = datetime.fromisoformat(value.replace("z", "Z").replace("Z", "+00:00"))
@@ -36,8 +49,18 @@ def parse_since(text: str, now: datetime | None = None) -> str:
                 f"--since: got {text!r}; expected an age (30s, 15m, 2h, 1d) or a time "
                 "(2026-03-01T14:00, local time unless it ends in Z or an offset such as +01:00)"
             ) from None
-        if moment.tzinfo is None:
-            moment = moment.astimezone()  # naive: the unit's local time
+        try:
+            if moment.tzinfo is None:
+                moment = moment.astimezone()  # naive: the unit's local time
+            moment = moment.astimezone(UTC)
+        except (OverflowError, OSError, ValueError):
+            # at the ends of the calendar (0001-01-01T00:00, 9999-12-31T23:59-01:00) the zone
+            # shift leaves Python's range: the time is as early (or late) as it can be
+            return _rfc3339(EARLIEST if moment.year < 1000 else LATEST)
+    return _rfc3339(moment)
+
+
+def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

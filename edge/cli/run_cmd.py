@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
 from edge.cli.common import EXIT_OK, add_command, add_config_flag, add_json_flag, print_json
 from edge.errors import UserError
+
+log = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -50,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--max-frames must be at least 1")
     config = load_config(args.config)
     status_line = setup_logging(config.logging.level, config.logging.format)
+    check_tls_at_start(config)
     options = RunOptions(
         source=args.source,
         duration_s=args.duration,
@@ -63,6 +67,20 @@ def run(args: argparse.Namespace) -> int:
     else:
         print_summary(summary, sys.stdout)
     return summary["exit_code"] or EXIT_OK
+
+
+def check_tls_at_start(config) -> None:
+    """Unusable TLS files stop the run here, each named with its config key (paho would say
+    `[Errno 2]` or `PEM lib` and retry for ever); a key others can read is a warning."""
+    from edge.ops.config_files import tls_problems
+
+    problems = tls_problems(config)
+    for problem in problems:
+        if problem.warning:
+            log.warning("%s", problem)
+    errors = [str(problem) for problem in problems if not problem.warning]
+    if errors:
+        raise UserError("; ".join(errors))
 
 
 def print_summary(summary: dict, out) -> None:
@@ -104,6 +122,29 @@ def print_summary(summary: dict, out) -> None:
         print(
             f"  hit latency (plate first read → broker PUBACK): median {latency['median']} ms, "
             f"p99 {latency['p99']} ms",
+            file=out,
+        )
+    sync = summary.get("hotlist_sync") or {}
+    rejected = sync.get("rejected") or {}
+    if sync.get("applied") or rejected or sync.get("errors"):
+        reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(rejected.items()))
+        print(
+            f"  hotlist bundles: {sync.get('applied', 0)} applied, "
+            f"{sum(rejected.values())} rejected{f' ({reasons})' if reasons else ''}, "
+            f"{sync.get('errors', 0)} failed to apply"
+            + (" (see `hotlist bundle rejected` in the log)" if rejected else ""),
+            file=out,
+        )
+    unreadable = summary.get("unreadable_images") or 0
+    if unreadable and not summary["frames"]:
+        print(
+            f"  no frame read: all {unreadable} image file(s) were unreadable (each named in a "
+            "warning above)",
+            file=out,
+        )
+    elif unreadable:
+        print(
+            f"  {unreadable} image file(s) unreadable and skipped (each named in a warning above)",
             file=out,
         )
     print(

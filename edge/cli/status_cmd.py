@@ -2,9 +2,10 @@
 seconds (`health.status_file`; see `edge.unit.status` for how "running" is judged).
 
 Exit 0 while the unit is starting, running or stopping; 1 when it is not running (no file,
-stopped, its process gone, or the file no longer being written), saying which in one line and
-then, if there is one, the last picture it left. Every time shown is UTC, as stored; only
-"today" is the unit's local day, and says so.
+stopped, its process gone, or the file no longer being written), or runs but cannot write the
+file ("unwritable": a live `anpr-edge run` of this config found among the processes), saying
+which in one line and then, if there is one, the last picture it left. Every time shown is
+UTC, as stored; only "today" is the unit's local day, and says so.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from edge.cli.common import (
     add_json_flag,
     print_json,
 )
+from edge.errors import RuntimeFailure
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,11 +42,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def status(args: argparse.Namespace) -> int:
     from edge.config import load_config
+    from edge.config.loader import resolve_config_path
     from edge.unit.status import read_service_state
 
     config = load_config(args.config)
     state = read_service_state(
-        Path(config.health.status_file), config.health.interval_s, time.time()
+        Path(config.health.status_file),
+        config.health.interval_s,
+        time.time(),
+        config_file=resolve_config_path(args.config),
     )
     if args.json:
         print_json(
@@ -59,12 +65,21 @@ def status(args: argparse.Namespace) -> int:
             }
         )
     else:
-        print(state.detail)
         doc = state.document
+        lines = None
         if doc is not None and "fps" in doc:  # the starting file holds no figures yet
+            try:
+                lines = figures(doc)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise RuntimeFailure(
+                    f"the status file {state.path} is not one anpr-edge wrote: a field is "
+                    f"missing or malformed ({type(exc).__name__}: {exc})"
+                ) from None
+        print(state.detail)
+        if lines is not None:
             if not state.running:
                 print(f"last known {_ago(doc['at'])}:")
-            for name, value in figures(doc):
+            for name, value in lines:
                 print(f"  {name:<10} {value}")
         elif doc is not None:
             print(f"  {'status':<10} written {doc['at']} {_ago(doc['at'])} to {state.path}")

@@ -16,9 +16,12 @@ from pathlib import Path
 import numpy as np
 
 from edge.config import Config
+from edge.errors import RuntimeFailure
 from edge.hotlist.mqtt_client import BrokerSettings, ConnackWaiter, make_client
+from edge.ops.config_files import tls_problems
 from edge.ops.credentials import UNIT_FILES, load_credentials, resolve
 from edge.ops.feed import FrameFeed
+from edge.tls_check import explain_tls_failure
 from edge.unit.health import ClockState
 from edge.unit.sources import make_source
 from edge.vision.detector import Detector
@@ -27,7 +30,6 @@ from edge.vision.runtime import bundled_model
 
 CAMERA_FRAMES = 3
 BROKER_TIMEOUT_S = 5.0
-CREDENTIALS = "/run/credentials/"
 
 
 @dataclass(frozen=True)
@@ -106,9 +108,9 @@ def check_broker(config: Config) -> CheckResult:
     settings = replace(
         settings, connect_timeout_s=min(settings.connect_timeout_s, BROKER_TIMEOUT_S)
     )
-    missing = _missing_tls_file(config)
-    if missing:
-        return failed("broker", missing)
+    unusable = [str(p) for p in tls_problems(config) if not p.warning]
+    if unusable:
+        return failed("broker", "; ".join(unusable))
     client = make_client(settings)
     waiter = ConnackWaiter()
     client.on_connect = waiter
@@ -116,20 +118,22 @@ def check_broker(config: Config) -> CheckResult:
     try:
         client.connect(settings.host, settings.port, keepalive=settings.keepalive_s)
     except ssl.SSLCertVerificationError as exc:
-        return failed(
-            "broker",
-            f"{address}: the broker's certificate failed verification against mqtt.tls.ca "
-            f"({exc.verify_message})",
-        )
+        why = _explain(settings) or f"certificate verification failed ({exc.verify_message})"
+        return failed("broker", f"{address}: {why}")
     except ssl.SSLError as exc:
-        return failed("broker", f"{address}: TLS handshake failed: {exc.reason or exc}")
+        why = _explain(settings) or f"TLS handshake failed: {exc.reason or exc}"
+        return failed("broker", f"{address}: {why}")
     except OSError as exc:
         why = exc.strerror or str(exc)
         return failed("broker", f"{address} (mqtt.host, mqtt.port): cannot connect: {why}")
     client.loop_start()
     try:
-        waiter.wait(settings)  # raises RuntimeFailure with the reason: reported by the caller
+        waiter.wait(settings)
         seconds = time.monotonic() - started
+    except RuntimeFailure as exc:
+        # with TLS 1.3 a refused client certificate is only a missing CONNACK to paho
+        why = _explain(settings)
+        return failed("broker", f"{address}: {why}" if why else str(exc))
     finally:
         client.disconnect()
         client.loop_stop()
@@ -153,21 +157,19 @@ def with_credential_sources(config: Config, unit_files=UNIT_FILES) -> Config:
     return config.model_copy(update={"mqtt": mqtt})
 
 
-def _missing_tls_file(config: Config) -> str | None:
-    tls = config.mqtt.tls
-    if not tls.enabled:
+def _explain(settings: BrokerSettings) -> str | None:
+    """Why the TLS handshake fails (edge.tls_check), or None: not TLS, or the handshake works."""
+    if not settings.tls:
         return None
-    for key, path in (("ca", tls.ca), ("cert", tls.cert), ("key", tls.key)):
-        if path is not None and not Path(path).exists():
-            reason = f"mqtt.tls.{key} {path}: not found"
-            if str(path).startswith(CREDENTIALS):
-                # LoadCredential= files exist only while the service runs (and only for it)
-                reason += (
-                    "; it is a systemd credential, present only while the anpr-edge service "
-                    "runs, and no LoadCredential= in the installed unit names its source"
-                )
-            return reason
-    return None
+    return explain_tls_failure(
+        settings.host,
+        settings.port,
+        settings.ca,
+        settings.cert,
+        settings.key,
+        settings.key_passphrase,
+        BROKER_TIMEOUT_S,
+    )
 
 
 def check_clock(clock: ClockState | None = None) -> CheckResult:

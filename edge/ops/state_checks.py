@@ -17,7 +17,8 @@ from urllib.parse import quote
 from edge.config import Config
 from edge.hotlist.store import HotlistStore
 from edge.hotlist.unit import trusted_keys
-from edge.ops.checks import CheckResult, failed, passed
+from edge.ops.checks import CheckResult, failed, passed, with_credential_sources
+from edge.tls_check import SECRET_MODE_BITS
 
 MB = 1024 * 1024
 MIN_FREE_BYTES = 1_000_000_000  # 1 GB: logs, the OS and updates need room beside the store
@@ -110,10 +111,13 @@ def check_permissions(config: Config, config_file: Path) -> CheckResult:
                 f"{path} is mode {_mode(path):04o}: group or others can read personal data "
                 "(chmod 600)"
             )
-    secret_files = [("config file", config_file)]
-    if config.mqtt.tls.key:
-        secret_files.append(("TLS key", Path(config.mqtt.tls.key)))
-    for what, path in secret_files:
+    tls_key = with_credential_sources(config).mqtt.tls.key
+    if tls_key and Path(tls_key).is_file() and _mode(Path(tls_key)) & SECRET_MODE_BITS:
+        problems.append(
+            f"TLS key {tls_key} is mode {_mode(Path(tls_key)):04o}: group or others can read "
+            "the unit's private key (chmod 600)"
+        )
+    for what, path in [("config file", config_file)]:
         if path.exists() and _mode(path) & 0o006:
             can = " and ".join(w for bit, w in ((4, "read"), (2, "change")) if _mode(path) & bit)
             problems.append(

@@ -22,12 +22,16 @@ from pathlib import Path
 from typing import Any
 
 from edge.errors import RuntimeFailure
+from edge.files import narrow_private_folder
 
 log = logging.getLogger(__name__)
 
 STALE_INTERVALS = 3
 STATUS_FILE_S = 5.0  # at most this long between writes, whatever health.interval_s is
 ALIVE_STATES = ("starting", "running", "stopping")
+PID_MAX = 4_194_304  # the kernel's largest pid_max
+# systemd's RuntimeDirectoryMode= for /run/anpr-edge: the group may list it, never read the file
+STATUS_FOLDER_MODE = 0o750
 
 
 def process_start_ticks(pid: int) -> int | None:
@@ -76,15 +80,26 @@ class StatusFile:
     def __init__(self, path: Path):
         self.path = path
         self.failing = False
+        self.folder_checked = False
 
     def write(self, payload: dict[str, Any]) -> None:
+        if not self.folder_checked:  # a folder that already existed may be open to all
+            narrow_private_folder(self.path.parent, "the status file", STATUS_FOLDER_MODE)
+            self.folder_checked = True
         try:
             write_status_file(self.path, payload)
         except OSError as exc:
             if not self.failing:
-                log.warning("cannot write the status file %s: %s", self.path, exc.strerror or exc)
+                log.warning(
+                    "cannot write the status file %s: %s; `anpr-edge status` cannot see this "
+                    "unit until it can (the unit reads on; retrying at every write)",
+                    self.path,
+                    exc.strerror or exc,
+                )
             self.failing = True
             return
+        if self.failing:
+            log.info("the status file %s is written again", self.path)
         self.failing = False
 
 
@@ -101,13 +116,30 @@ class ServiceState:
     document: dict[str, Any] | None = None
 
 
-def read_service_state(path: Path, fallback_interval_s: float, now: float) -> ServiceState:
-    """Judge the status file at `path` at wall-clock time `now` (see the module's rules)."""
+def read_service_state(
+    path: Path, fallback_interval_s: float, now: float, config_file: Path | None = None
+) -> ServiceState:
+    """Judge the status file at `path` at wall-clock time `now` (see the module's rules).
+    With `config_file`, a file that shows no live unit is checked against the processes: a
+    live `anpr-edge run` of that config means the file is unwritable (edge.unit.unit_process).
+    """
+    state = _judge_file(path, fallback_interval_s, now)
+    if state.running or config_file is None:
+        return state
+    return _unwritable(state, config_file) or state
+
+
+def _judge_file(path: Path, fallback_interval_s: float, now: float) -> ServiceState:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         detail = f"anpr-edge is not running (no status file at {path})"
         return ServiceState(False, "absent", detail, path)
+    except UnicodeDecodeError as exc:
+        raise RuntimeFailure(
+            f"the status file {path} is not one anpr-edge wrote: not UTF-8 text (byte "
+            f"0x{exc.object[exc.start]:02x} at offset {exc.start})"
+        ) from None
     except OSError as exc:
         raise RuntimeFailure(
             f"cannot read the status file {path}: {exc.strerror or exc} (it belongs to the "
@@ -117,7 +149,10 @@ def read_service_state(path: Path, fallback_interval_s: float, now: float) -> Se
         doc = json.loads(text)
         state, pid = str(doc["state"]), int(doc["pid"])
         at = datetime.fromisoformat(str(doc["at"]).replace("Z", "+00:00")).timestamp()
-    except (ValueError, KeyError, TypeError) as exc:
+        interval = float(doc.get("status_interval_s") or fallback_interval_s)
+        if not 0 < pid <= PID_MAX:  # 0 and -1 would make kill() signal groups, or everyone
+            raise ValueError(f"pid {pid} is not a process id")
+    except (ValueError, KeyError, TypeError, OverflowError) as exc:
         raise RuntimeFailure(f"the status file {path} is not one anpr-edge wrote: {exc}") from exc
     age = round(max(now - at, 0.0), 1)
 
@@ -126,11 +161,20 @@ def read_service_state(path: Path, fallback_interval_s: float, now: float) -> Se
 
     if state == "stopped":
         return verdict(False, "stopped", f"anpr-edge is not running: stopped at {doc['at']}")
-    if not _same_process(pid, doc.get("pid_start_ticks"), path):
+    ticks = doc.get("pid_start_ticks")
+    if ticks is not None and (isinstance(ticks, bool) or not isinstance(ticks, int)):
+        # without it a reused pid would pass for the unit: cannot tell, so not running
+        return verdict(
+            False,
+            "stale",
+            f"anpr-edge: cannot tell whether it is running (the status file records "
+            f"pid_start_ticks {ticks!r}, not a whole number, so pid {pid} cannot be told from "
+            "another process that has its number now)",
+        )
+    if not _same_process(pid, ticks, path):
         return verdict(
             False, "gone", f"anpr-edge is not running (last status {age:.0f} s ago; pid {pid} gone)"
         )
-    interval = float(doc.get("status_interval_s") or fallback_interval_s)
     # starting (models, hotlists) and stopping (draining the outbox) write once: the pid decides
     if state == "running" and age > STALE_INTERVALS * interval:
         return verdict(
@@ -142,6 +186,26 @@ def read_service_state(path: Path, fallback_interval_s: float, now: float) -> Se
     if state not in ALIVE_STATES:
         raise RuntimeFailure(f"the status file {path} has an unknown state {state!r}")
     return verdict(True, state, f"anpr-edge is {state} (pid {pid})")
+
+
+def _unwritable(state: ServiceState, config_file: Path) -> ServiceState | None:
+    """The unit alive while its status file shows otherwise: a file it cannot write."""
+    from edge.unit.unit_process import unit_processes, why_unwritable
+
+    for unit in unit_processes(config_file):
+        why = why_unwritable(state.path, unit)
+        if why is None and state.state == "stale":
+            continue  # nothing in its way: the file is old because the unit hangs
+        written = "never" if state.age_s is None else f"last {state.age_s:.0f} s ago"
+        detail = (
+            f"anpr-edge is running (pid {unit.pid}) but cannot write its status file "
+            f"{state.path} (written {written}): "
+            f"{why or 'the journal says why (cannot write the status file …)'}"
+        )
+        return ServiceState(
+            False, "unwritable", detail, state.path, state.age_s, unit.pid, state.document
+        )
+    return None
 
 
 def _same_process(pid: int, start_ticks: Any, path: Path) -> bool:

@@ -25,8 +25,13 @@ def status_text(counters: Counters, publisher: Publisher, elapsed: float) -> str
 def run_summary(
     counters: Counters, publisher: Publisher, final: dict, elapsed: float, crashed: bool
 ) -> dict[str, Any]:
+    source = final.get("source") or {}
+    unreadable = int(source.get("unreadable") or 0)
+    # a folder of pictures none of which could be read: the run did nothing, and says so
+    nothing_read = unreadable > 0 and counters.frames == 0
+    sync = final.get("hotlist_sync") or {}
     return {
-        "exit_code": 1 if crashed else 0,
+        "exit_code": 1 if crashed or nothing_read else 0,
         "seconds": round(elapsed, 2),
         "frames": counters.frames,
         "frames_dropped": counters.frames_dropped,
@@ -41,6 +46,12 @@ def run_summary(
         "hit_latency_ms": percentiles(list(publisher.hit_latency_ms)),
         "hit_decision_to_puback_ms": percentiles(list(publisher.hit_decision_ms)),
         "errors": counters.errors,
+        "unreadable_images": unreadable,
+        "hotlist_sync": {
+            "applied": sync.get("applied", 0),
+            "rejected": dict(sync.get("rejected") or {}),
+            "errors": sync.get("errors", 0),
+        },
         "rss_mb": rss_mb(),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }

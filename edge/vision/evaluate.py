@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
-from edge.errors import UserError
 from edge.plates.distance import levenshtein
 from edge.records import Box
+from edge.vision.image_files import read_image
 from edge.vision.reader import PlateReader, crop
 
 DETECT_IOU = 0.5
@@ -167,10 +166,7 @@ def summary(tally: Tally, images: int, region: str, reader: PlateReader) -> dict
 
 
 def load_image(path: Path) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None or image.size == 0:
-        raise UserError(f"{path}: not a readable image")
-    return image
+    return read_image(path)  # its declared size checked first (edge.vision.image_files)
 
 
 def evaluate(dataset: Any, reader: PlateReader) -> tuple[dict[str, Any], Tally]:

@@ -69,7 +69,10 @@ def read_manifest(model_path: Path) -> Manifest:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UserError(f"{path}: manifest not found (every model ships with one)") from None
+        raise UserError(
+            f"{path}: manifest of {model_path} not found (every model needs its manifest beside "
+            "it, same name, .json)"
+        ) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UserError(f"{path}: unreadable manifest: {exc}") from None
     if not isinstance(data, dict):
@@ -98,11 +101,14 @@ class TfliteModel:
 
     def __init__(self, model_path: Path, threads: int = 1, kind: str | None = None):
         self.path = Path(model_path)
-        self.manifest = read_manifest(self.path)
+        # the model first: a path typed wrong is about the .tflite, not its manifest
         try:
             content = self.path.read_bytes()
+        except FileNotFoundError:
+            raise UserError(f"{self.path}: model file not found") from None
         except OSError as exc:
             raise UserError(f"{self.path}: cannot read model: {exc.strerror or exc}") from None
+        self.manifest = read_manifest(self.path)
         digest = hashlib.sha256(content).hexdigest()
         if digest != self.manifest.sha256:
             raise UserError(

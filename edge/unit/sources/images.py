@@ -1,21 +1,25 @@
 """The `images` source: the pictures of a folder, in name order, once (then the end).
 
 For testing a unit on recorded frames. Frames are timed as if taken at `fps` from when the source
-opened, so tracking sees the same motion as it would live.
+opened, so tracking sees the same motion as it would live. A file that cannot be read (corrupt,
+not an image, or declaring a size over edge.vision.image_files.MAX_IMAGE_PIXELS) is skipped,
+counted (`unreadable` in health) and named in a warning: one bad picture never stops the unit.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import cv2
-
 from edge.errors import UserError
 from edge.records import Frame
 from edge.unit.sources.base import ClockCheck, FrameSource, never_synced, utc_now
+from edge.vision.image_files import read_image
+
+log = logging.getLogger(__name__)
 
 SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 
@@ -45,11 +49,13 @@ class ImageFolder(FrameSource):
     def read(self, timeout_s: float) -> Frame | None:
         while self.index < len(self.files):
             path = self.files[self.index]
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
             index = self.index
             self.index += 1
-            if image is None:
+            try:
+                image = read_image(path)
+            except UserError as exc:  # a bad file is skipped, counted and named; never the end
                 self.unreadable += 1
+                log.warning("images: skipped %s", exc)
                 continue
             t = index / self.fps
             return Frame(
