@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from edge.errors import RuntimeFailure
+from edge.files import narrow_private_folder
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ def open_database(
     file = Path(path)
     try:
         file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        narrow_private_folder(file.parent, "the store")
         _create_private(file)
         conn = sqlite3.connect(
             file, timeout=busy_timeout_s, isolation_level=None, check_same_thread=same_thread
