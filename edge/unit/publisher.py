@@ -8,8 +8,11 @@
   but `hit_reserve` of them, so a new hit is never queued behind a full window of reads.
 - **Backlog oldest first.** Reads are taken from the outbox in order (a cursor over `read_no`),
   so after an outage the backlog drains from the oldest while any new hit goes straight out.
-- **Callbacks only enqueue.** paho's thread puts CONNACKs, disconnects and PUBACKs on a queue;
-  this stage's thread does everything else. Reconnection is paho's, with back-off 1 → 15 s.
+- **Callbacks only enqueue.** paho's thread puts CONNACKs, disconnects, PUBACKs and commands
+  on a queue; this stage's thread does everything else, and acknowledges each command once it
+  has answered it. Reconnection is paho's, with back-off 1 → 15 s. The connection is the unit's
+  one (edge.uplink.connection), shared with the hotlist sync; given only `BrokerSettings`, the
+  publisher makes, starts and stops one of its own.
 - **Retry now.** `retry` (set by SIGUSR1: `anpr-edge outbox --retry-now`) skips the waits: while
   disconnected, paho's network thread (asleep in a back-off of up to 15 s) is stopped and started
   again with the back-off reset, so it tries within about 2 s; when connected, a resync put off
@@ -33,7 +36,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from edge.hotlist.mqtt_client import BrokerSettings, make_client
+from edge.hotlist.mqtt_client import BrokerSettings
 from edge.store.database import open_database
 from edge.store.reads import Kind, OutboxItem, ReadStore
 from edge.unit.commands import CommandDesk, Rejected
@@ -41,19 +44,19 @@ from edge.unit.payloads import encode, status_payload
 from edge.unit.sendorder import SendOrder
 from edge.unit.stages import Counters, Stage
 from edge.unit.topics import Topics
+from edge.uplink.connection import Connection, shared
 
 log = logging.getLogger(__name__)
 
 POLL_S = 0.2
 RESYNC_AFTER_REFUSAL_S = 30.0
 STALE_S = 120.0  # in flight this long while connected: sent again
-BACKOFF_S = (1, 15)  # seconds: doubling from 1 to 15 between connection attempts
 
 
 class Publisher:
     def __init__(
         self,
-        broker: BrokerSettings,
+        link: BrokerSettings | Connection,
         topics: Topics,
         store_path: Path,
         stage: Stage,
@@ -66,7 +69,8 @@ class Publisher:
         window: int = 32,
         hit_reserve: int = 8,
     ):
-        self.broker, self.topics, self.store_path = broker, topics, store_path
+        self.connection, self._owns_connection = shared(link)
+        self.broker, self.topics, self.store_path = self.connection.broker, topics, store_path
         self.stage, self.counters, self.on_delivered = stage, counters, on_delivered
         self.versions, self.window, self.hit_reserve = versions, window, hit_reserve
         self.events: queue.Queue = queue.Queue()
@@ -87,17 +91,19 @@ class Publisher:
         self._status_mid: int | None = None
         self._status_acked = threading.Event()
         self.started = datetime.now(UTC)
-        self.client = make_client(broker)
+        self.client = self.connection.client
         self.client.max_inflight_messages_set(window + 4)  # + status messages
-        self.client.reconnect_delay_set(*BACKOFF_S)
         offline = status_payload(topics.unit_id, "offline", self.started, versions())
-        self.client.will_set(topics.status, encode(offline), qos=1, retain=True)
-        self.client.on_connect = lambda c, u, flags, rc, p: self.events.put(("connack", rc))
-        self.client.on_disconnect = lambda c, u, flags, rc, p: self.events.put(("gone", rc))
-        self.client.on_publish = lambda c, u, mid, rc, p: self.events.put(("puback", mid, rc))
-        self.client.on_connect_fail = lambda c, u: self.events.put(("unreachable",))
-        self.client.on_message = lambda c, u, message: self.events.put(
-            ("command", CommandDesk.parse(message))
+        self.connection.will(topics.status, encode(offline), qos=1, retain=True)
+        self.connection.on_connect(lambda rc, _session: self.events.put(("connack", rc)))
+        self.connection.on_disconnect(lambda rc: self.events.put(("gone", rc)))
+        self.connection.on_publish(lambda mid, rc: self.events.put(("puback", mid, rc)))
+        self.connection.on_unreachable(lambda: self.events.put(("unreachable",)))
+        self.connection.route(
+            topics.cmd,
+            lambda message: self.events.put(
+                ("command", CommandDesk.parse(message), message.mid, message.qos)
+            ),
         )
         self._told_unreachable = False
 
@@ -127,10 +133,8 @@ class Publisher:
         try:
             self.order = SendOrder(ReadStore(conn), self._flying)
             self._resync()
-            self.client.connect_async(
-                self.broker.host, self.broker.port, keepalive=self.broker.keepalive_s
-            )
-            self.client.loop_start()
+            if self._owns_connection:
+                self.connection.start()
             while not self._finished():
                 self.stage.beat()
                 self._handle_events()
@@ -146,8 +150,8 @@ class Publisher:
         finally:
             if self._restarting is not None:
                 self._restarting.join(self.broker.connect_timeout_s + 2.0)
-            self.client.disconnect()
-            self.client.loop_stop()
+            if self._owns_connection:
+                self.connection.stop()
             conn.close()
 
     def _finished(self) -> bool:
@@ -202,6 +206,7 @@ class Publisher:
             self.client.publish(self.topics.health, event[1], qos=0)
         elif kind == "command":
             self._command(event[1])
+            self.connection.ack(event[2], event[3])  # answered: not to be sent again
         elif kind == "close":
             self._closing_at = event[1]
 
@@ -320,9 +325,7 @@ class Publisher:
         self._restarting.start()
 
     def _restart_network(self) -> None:
-        self.client.loop_stop()
-        self.client.reconnect_delay_set(*BACKOFF_S)  # the next wait is the shortest
-        self.client.loop_start()
+        self.connection.restart_loop()  # the next wait is the shortest
 
     def _resync(self) -> None:
         """Take what is owed from the outbox again (at start, and after a refusal)."""
