@@ -38,6 +38,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from edge.hotlist.apply import ApplyCounters, ApplyInterrupted, BundleApplier
 from edge.hotlist.bundle import envelope_limit
 from edge.hotlist.index import IndexHolder
+from edge.hotlist.intake import SpoolIntake
 from edge.hotlist.loading import load_index
 from edge.hotlist.mqtt_client import BrokerSettings
 from edge.hotlist.rejections import BundleRejected, Reason
@@ -52,7 +53,6 @@ log = logging.getLogger(__name__)
 PARKED_PER_LIST = 16
 POLL_S = 0.5  # how often the worker looks at the stop event when idle
 LOCKED_BACKOFF_S = (0.5, 10.0)  # waiting for another writer of the store: doubling
-CYCLE_AFTER_S = 5.0  # at least this long between reconnects to fetch held-back bundles
 
 
 @dataclass(frozen=True)
@@ -96,15 +96,8 @@ class HotlistSync:
             self.spool.max_files = settings.spool_max_files
         if settings.spool_max_bytes is not None:
             self.spool.max_bytes = settings.spool_max_bytes
-        # names only, never payloads: what a previous run left first, in order
-        self._queue: queue.Queue[Spooled] = queue.Queue()
-        for item in self.spool.pending():
-            self._queue.put(item)
         self._next: deque[Spooled] = deque()  # parked deltas now in turn, before the queue
         self._connects: queue.Queue[bool] = queue.Queue()  # session_present of each CONNACK
-        self._holding = threading.Event()  # a bundle was not acknowledged: none after it is
-        self._held_back = 0  # bundles not acknowledged for want of room (paho's thread)
-        self._last_cycle = 0.0
         self._states = {list_id: _ListState() for list_id in settings.lists}
         self._topics = {
             f"{settings.prefix}/hotlists/{list_id}/{kind}": (list_id, kind)
@@ -113,7 +106,10 @@ class HotlistSync:
         }
         self.connection.on_connect(self._on_connect)
         self.connection.on_disconnect(self._on_disconnect)
-        self.connection.route(f"{settings.prefix}/hotlists/#", self._on_message)
+        self.intake = SpoolIntake(
+            self.connection, self.spool, self._topics, settings.max_payload_bytes, self.counters
+        )
+        self.connection.route(f"{settings.prefix}/hotlists/#", self.intake.on_message)
         self._thread = threading.Thread(target=self._run, name="hotlist-sync", daemon=True)
 
     def start(self) -> None:
@@ -139,7 +135,6 @@ class HotlistSync:
 
     def status(self) -> dict:
         versions = self.holder.versions()
-        files, used = self.spool.usage()
         return {
             "connected": self.connected.is_set(),
             "lists": {
@@ -151,8 +146,8 @@ class HotlistSync:
                 for list_id, state in self._states.items()
             },
             **self.counters.snapshot(),
-            "queued": self._queue.qsize(),
-            "spool": {"files": files, "bytes": used, "held_back": self._held_back},
+            "queued": self.intake.queue.qsize(),
+            "spool": self.intake.status(),
         }
 
     def health(self) -> dict:
@@ -177,7 +172,7 @@ class HotlistSync:
         if reason_code.is_failure:
             log.error("hotlist sync: broker refused the connection: %s", reason_code)
             return
-        self._holding.clear()  # a new session: the broker sends the held-back bundles again
+        self.intake.new_session()
         if self.ready.is_set():
             self._subscribe(session_present)
         else:  # the held versions are not known yet: the worker subscribes once they are
@@ -188,44 +183,6 @@ class HotlistSync:
         self.connected.clear()
         if not self.stop_event.is_set():
             log.warning("hotlist sync disconnected: %s; reconnecting", reason_code)
-
-    def _on_message(self, message) -> None:
-        list_id, kind = self._topics.get(message.topic, ("", ""))
-        size = len(message.payload)
-        if not list_id or size > envelope_limit(self.settings.max_payload_bytes):
-            # refused for good: acknowledged, so it is not sent again
-            reason = Reason.OVERSIZED if list_id else Reason.WRONG_TOPIC
-            self.counters.rejected(reason)
-            log.warning("hotlist bundle rejected: %s: %d bytes on %s", reason, size, message.topic)
-            self.connection.ack(message.mid, message.qos)
-            return
-        item = None
-        if not self._holding.is_set():
-            try:
-                item = self.spool.add(list_id, kind, message.payload)
-            except OSError as exc:
-                self.counters.error()
-                log.error("hotlist spool: cannot write a bundle on %s: %s", message.topic, exc)
-        if item is None:
-            self._hold_back(message)
-            return
-        self.connection.ack(message.mid, message.qos)
-        self._queue.put(item)
-
-    def _hold_back(self, message) -> None:
-        """Not acknowledged: the broker keeps it and sends it again in the next session."""
-        self._holding.set()
-        if not message.qos:
-            log.error("hotlist spool full: a QoS 0 bundle on %s is lost", message.topic)
-            return
-        self._held_back += 1
-        files, used = self.spool.usage()
-        log.error(
-            "hotlist spool full (%d files, %d bytes; bound %d files, %d bytes): bundle on %s "
-            "NOT acknowledged; the broker keeps it until the spool has room (%d held back)",
-            files, used, self.spool.max_files, self.spool.max_bytes, message.topic,
-            self._held_back,
-        )  # fmt: skip
 
     # --- the worker thread: the one writer -----------------------------------------------
 
@@ -260,14 +217,14 @@ class HotlistSync:
         while not self.stop_event.is_set():
             self._subscribe_after_connects()
             try:
-                item = self._next.popleft() if self._next else self._queue.get(timeout=POLL_S)
+                item = self._next.popleft() if self._next else self.intake.queue.get(timeout=POLL_S)
             except queue.Empty:
                 self._request_overdue_snapshots()
-                self._fetch_held_back()
+                self.intake.fetch_held_back()
                 continue
             if not self._process(item):
                 return
-            self._fetch_held_back()
+            self.intake.fetch_held_back()
 
     def _process(self, item: Spooled) -> bool:
         """Apply one spooled bundle; False when the unit is stopping (the file stays)."""
@@ -324,18 +281,6 @@ class HotlistSync:
                 # snapshot, so a resumed session keeps its subscriptions instead
                 self.connection.subscribe(topic, qos=1)
         log.info("hotlist sync connected (session %s)", "resumed" if session_present else "new")
-
-    def _fetch_held_back(self) -> None:
-        """After bundles were held back: once the spool has room again, a new session makes
-        the broker send them again (it re-sends unacknowledged messages only then)."""
-        if not self._holding.is_set() or time.monotonic() - self._last_cycle < CYCLE_AFTER_S:
-            return
-        files, used = self.spool.usage()
-        if files * 2 > self.spool.max_files or used * 2 > self.spool.max_bytes:
-            return
-        self._last_cycle = time.monotonic()
-        log.warning("hotlist spool has room again: reconnecting to fetch the held-back bundles")
-        self.connection.cycle()
 
     def _handle(self, item: Spooled) -> bool:
         """Apply `item`; True when its file must stay (parked for later)."""
