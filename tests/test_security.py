@@ -454,6 +454,30 @@ def test_a_unit_cannot_take_over_the_centres_session(ca, centre_broker):
     unit.close()
 
 
+def test_selftest_leaves_the_units_session_as_it_was(tmp_path, ca, centre_broker):
+    """The broker turns the selftest's client id into the unit's (its certificate's name): the
+    selftest must resume the unit's session without dropping it or taking what waits in it."""
+    week = 7 * 24 * 3600
+    identity = ca.issue(UNIT)
+    client = Client(centre_broker, ca.cert_path, identity, UNIT)
+    assert client.connect(session_expiry_s=week, clean_start=False) == 0
+    assert client.subscribe("anpr/v1/hotlists/#") == GRANTED_QOS1
+    client.close()
+    sender = Client(centre_broker, ca.cert_path, ca.issue(PUBLISHER_CN), "publisher")
+    assert sender.connect() == 0
+    assert sender.publish("anpr/v1/hotlists/demo/delta", b'{"delta":1}') in ACCEPTED
+    sender.close()
+    config = tls_unit_config(tmp_path / "unit", centre_broker, ca.cert_path, identity)
+    result = anpr("selftest", "--config", str(config), "--json")
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["broker"]["ok"], checks["broker"]
+    client = Client(centre_broker, ca.cert_path, identity, UNIT)
+    assert client.connect(session_expiry_s=week, clean_start=False) == 0
+    wait_for(client.received, "the delta queued for the unit was lost", 10)
+    assert [m.topic for m in client.received()] == ["anpr/v1/hotlists/demo/delta"]
+    client.close()
+
+
 # --- the unit's files -------------------------------------------------------------------------
 
 
