@@ -27,6 +27,18 @@ def broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
 
 
 @pytest.fixture
+def logging_broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
+    """A broker that can write its log where the test reads it: run as root, mosquitto
+    otherwise switches to its own user, which cannot write in the test's private folder."""
+    instance = MosquittoBroker(tmp_path, extra_config="user root\n")
+    instance.start()
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+@pytest.fixture
 def real_dev() -> Path:
     if not REAL_DEV.is_dir():
         pytest.skip("../shared/datasets/real-dev is not beside this checkout")

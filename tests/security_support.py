@@ -33,6 +33,7 @@ from tests.conftest import REPO
 CENTRE_CONF = REPO / "firmware_config" / "mosquitto-centre.conf"
 CENTRE_ACL = REPO / "firmware_config" / "mosquitto-centre.acl"
 CENTRE_CN = "anpr.centre"
+PUBLISHER_CN = "anpr.centre.hotlists"  # the centre's hotlist publisher: a certificate of its own
 NOT_AUTHORIZED = 0x87  # MQTT 5 reason code "Not authorized" (PUBACK, SUBACK, CONNACK)
 
 

@@ -63,7 +63,7 @@ def test_defaults_fill_in_and_demo_is_the_embedded_default(tmp_path, monkeypatch
 def test_minimal_file_gets_pi5_defaults(tmp_path):
     config = load_config(write(tmp_path, VALID))
     assert config.camera.resolution == (1456, 1088)
-    assert config.mqtt_client_id == "anpr-u1"
+    assert config.mqtt_client_id == "u1"  # the unit id: the certificate's CN
     assert config.recognition.region == "gb"
 
 

@@ -33,6 +33,7 @@ from tests.conftest import REPO
 from tests.security_support import (
     CENTRE_CN,
     NOT_AUTHORIZED,
+    PUBLISHER_CN,
     CentreBroker,
     Client,
     Identity,
@@ -177,7 +178,7 @@ def test_a_unit_and_the_centre_do_their_whole_job_through_the_committed_config(
         wait_for(lambda: payloads(watcher, "anpr/v1/units/+/cmd/result"), "no command result")
         version = int(time.time()) + 1000  # newer than the demo list the unit holds
         bundle = signed_snapshot(tmp_path / "unit", "demo", version)
-        centre_id = ca.issue(CENTRE_CN)
+        centre_id = ca.issue(PUBLISHER_CN)  # the watcher holds the consumer's certificate
         published = anpr(
             "hotlist", "publish", str(bundle), "--broker", f"127.0.0.1:{centre_broker.port}",
             "--ca", str(ca.cert_path), "--cert", str(centre_id.cert), "--key", str(centre_id.key),
@@ -217,7 +218,6 @@ OTHER_TOPICS = ["reads", "hits", "status", "health", "cmd/result"]
 @pytest.mark.parametrize("retain", [False, True])
 def test_a_unit_cannot_publish_as_another_unit_or_publish_hotlists(ca, centre_broker, retain):
     watcher = centre(centre_broker, ca)
-    reader = centre(centre_broker, ca, subscribe=None)  # any retained message left behind
     rogue = unit_client(centre_broker, ca, "unit-a")
     for name in OTHER_TOPICS:
         topic = f"anpr/v1/units/{OTHER}/{name}"
@@ -230,13 +230,15 @@ def test_a_unit_cannot_publish_as_another_unit_or_publish_hotlists(ca, centre_br
     wait_for(lambda: watcher.received("anpr/v1/units/unit-a/reads"), "own read not received")
     time.sleep(0.5)
     assert [m.topic for m in watcher.received()] == ["anpr/v1/units/unit-a/reads"]
-    # nothing forged stayed behind as a retained message, for units or for the centre
+    # nothing forged stayed behind as a retained message, for units or for the centre (a new
+    # subscription brings the retained messages it matches)
     hotlists = unit_client(centre_broker, ca, "unit-c")
     assert hotlists.subscribe("anpr/v1/hotlists/#") == GRANTED_QOS1
-    assert reader.subscribe(f"anpr/v1/units/{OTHER}/#") == GRANTED_QOS1
+    assert watcher.subscribe(f"anpr/v1/units/{OTHER}/#") == GRANTED_QOS1
     time.sleep(0.5)
-    assert hotlists.received() == [] and reader.received() == []
-    for client in (watcher, reader, rogue, hotlists):
+    assert hotlists.received() == []
+    assert [m.topic for m in watcher.received()] == ["anpr/v1/units/unit-a/reads"]
+    for client in (watcher, rogue, hotlists):
         client.close()
 
 
@@ -325,33 +327,34 @@ def test_only_the_centre_may_command_units_or_publish_hotlists_and_it_cannot_for
 
 
 def test_the_unit_sessions_and_the_centre_subscription_survive_a_broker_restart(ca, centre_broker):
-    """Persistence: a delta published while a unit's hotlist session is away, and a read
-    published while the centre's consumer is away, both across a broker restart."""
+    """Persistence: a delta published while a unit's session is away, and a read published
+    while the centre's consumer is away, both across a broker restart. The unit holds one
+    session (its client id is its certificate's name), in which it also publishes."""
     week = 7 * 24 * 3600
-    consumer, hotlists = ca.issue(CENTRE_CN), ca.issue(OTHER)
-    for identity, client_id, topic_filter in (
-        (consumer, "centre-consumer", "anpr/v1/units/+/#"),
-        (hotlists, f"anpr-{OTHER}-hotlists", "anpr/v1/hotlists/#"),
+    consumer, unit = ca.issue(CENTRE_CN), ca.issue(OTHER)
+    for identity, topic_filter in (
+        (consumer, "anpr/v1/units/+/#"),
+        (unit, "anpr/v1/hotlists/#"),
     ):
-        client = Client(centre_broker, ca.cert_path, identity, client_id)
+        client = Client(centre_broker, ca.cert_path, identity, "any-id")
         assert client.connect(session_expiry_s=week, clean_start=False) == 0
         assert client.subscribe(topic_filter) == GRANTED_QOS1
+        if identity is unit:
+            assert client.publish(f"anpr/v1/units/{OTHER}/reads", b'{"read":1}') in ACCEPTED
         client.close()
-    sender = centre(centre_broker, ca, subscribe=None)
+    sender = Client(centre_broker, ca.cert_path, ca.issue(PUBLISHER_CN), "publisher")
+    assert sender.connect() == 0
     assert sender.publish("anpr/v1/hotlists/national/delta", b'{"delta":2}') in ACCEPTED
     sender.close()
-    unit = unit_client(centre_broker, ca, OTHER)
-    assert unit.publish(f"anpr/v1/units/{OTHER}/reads", b'{"read":1}') in ACCEPTED
-    unit.close()
     centre_broker.stop()
     centre_broker.start()
-    for identity, client_id, topic in (
-        (consumer, "centre-consumer", f"anpr/v1/units/{OTHER}/reads"),
-        (hotlists, f"anpr-{OTHER}-hotlists", "anpr/v1/hotlists/national/delta"),
+    for identity, topic in (
+        (consumer, f"anpr/v1/units/{OTHER}/reads"),
+        (unit, "anpr/v1/hotlists/national/delta"),
     ):
-        client = Client(centre_broker, ca.cert_path, identity, client_id)
+        client = Client(centre_broker, ca.cert_path, identity, "any-id")
         assert client.connect(session_expiry_s=week, clean_start=False) == 0
-        wait_for(lambda c=client: c.received(), f"{client_id}: nothing after the restart", 10)
+        wait_for(lambda c=client: c.received(), f"{topic}: nothing after the restart", 10)
         assert [m.topic for m in client.received()] == [topic]
         client.close()
 
@@ -429,12 +432,9 @@ def test_a_unit_with_a_certificate_for_another_id_delivers_nothing_and_keeps_its
     watcher.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Mosquitto 2.0 lets any authenticated client take over any client id's session "
-    "(docs/security.md, known gaps): a unit can empty the centre's queue",
-)
 def test_a_unit_cannot_take_over_the_centres_session(ca, centre_broker):
+    """use_username_as_clientid: the rogue's client id becomes its certificate's name, so it
+    neither disconnects the centre's consumer nor drops the reads queued for it."""
     week = 7 * 24 * 3600
     consumer = ca.issue(CENTRE_CN)
     client = Client(centre_broker, ca.cert_path, consumer, "centre-consumer")
@@ -452,6 +452,30 @@ def test_a_unit_cannot_take_over_the_centres_session(ca, centre_broker):
     wait_for(client.received, "the queued read was lost", 5)
     client.close()
     unit.close()
+
+
+def test_selftest_leaves_the_units_session_as_it_was(tmp_path, ca, centre_broker):
+    """The broker turns the selftest's client id into the unit's (its certificate's name): the
+    selftest must resume the unit's session without dropping it or taking what waits in it."""
+    week = 7 * 24 * 3600
+    identity = ca.issue(UNIT)
+    client = Client(centre_broker, ca.cert_path, identity, UNIT)
+    assert client.connect(session_expiry_s=week, clean_start=False) == 0
+    assert client.subscribe("anpr/v1/hotlists/#") == GRANTED_QOS1
+    client.close()
+    sender = Client(centre_broker, ca.cert_path, ca.issue(PUBLISHER_CN), "publisher")
+    assert sender.connect() == 0
+    assert sender.publish("anpr/v1/hotlists/demo/delta", b'{"delta":1}') in ACCEPTED
+    sender.close()
+    config = tls_unit_config(tmp_path / "unit", centre_broker, ca.cert_path, identity)
+    result = anpr("selftest", "--config", str(config), "--json")
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert checks["broker"]["ok"], checks["broker"]
+    client = Client(centre_broker, ca.cert_path, identity, UNIT)
+    assert client.connect(session_expiry_s=week, clean_start=False) == 0
+    wait_for(client.received, "the delta queued for the unit was lost", 10)
+    assert [m.topic for m in client.received()] == ["anpr/v1/hotlists/demo/delta"]
+    client.close()
 
 
 # --- the unit's files -------------------------------------------------------------------------
@@ -619,8 +643,9 @@ def test_no_secret_reaches_any_output(tmp_path, ca):
     for message in watcher.received():  # everything the unit and the tools published
         texts[f"MQTT {message.topic}"] = message.payload.decode("utf-8", "replace")
     assert any(name.endswith("/reads") for name in texts)
-    for path in (tmp_path / "unit" / "state").iterdir():  # the store, its WAL
-        texts[f"file {path.name}"] = path.read_bytes().decode("latin-1")
+    for path in (tmp_path / "unit" / "state").rglob("*"):  # the store, its WAL, the spool
+        if path.is_file():
+            texts[f"file {path.name}"] = path.read_bytes().decode("latin-1")
     for value in (password, passphrase, password[::-1], passphrase[::-1]):
         leaked = [name for name, text in texts.items() if value in text]
         assert leaked == [], f"a secret appears in: {leaked}"

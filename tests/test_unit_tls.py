@@ -168,3 +168,23 @@ def test_reads_go_over_mutual_tls_and_without_a_certificate_nothing_goes(tmp_pat
     watcher.loop_stop()
     watcher.disconnect()
     assert ssl.HAS_TLSv1_3  # the refusal above is the TLS 1.3 post-handshake kind
+
+
+def test_a_ca_that_does_not_sign_the_broker_is_named_in_the_log(tmp_path, mtls_broker, caplog):
+    """Not "cannot reach the broker": the unit says its CA does not match the broker's."""
+    port, _ca, cert, key = mtls_broker
+    (tmp_path / "other").mkdir()
+    other = make_ca_and_server(tmp_path / "other")  # a CA that did not sign the broker
+    wrong = BrokerSettings("127.0.0.1", port, "anpr-unit-1", tls=True, ca=other["ca"],
+                           cert=cert, key=key, connect_timeout_s=3.0)  # fmt: skip
+    caplog.set_level("WARNING", logger="edge.unit.publisher")
+    publisher, writer, threads, counters, _ = run_publisher(tmp_path / "wrong", wrong)
+    wait_for(
+        lambda: any("is not signed by the CA in" in r.getMessage() for r in caplog.records),
+        "the CA mismatch named in the log",
+        20,
+    )
+    line = next(r.getMessage() for r in caplog.records if "not signed by the CA" in r.getMessage())
+    assert str(other["ca"]) in line and "buffering reads and hits" in line
+    assert counters.delivered_reads == 0
+    stop(publisher, writer, threads)

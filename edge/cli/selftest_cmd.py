@@ -25,8 +25,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=textwrap.fill(
             "Check every part the unit needs, each pass or fail with a reason: the model files "
             "load and match their manifests; the camera delivers frames; the broker accepts a "
-            "connection with the configured TLS identity and credentials (as its own client, "
-            "so a running unit stays connected); the trusted keys load and every hotlist held "
+            "connection with the configured TLS identity and credentials (as its own client; "
+            "a broker that binds client ids to certificates makes it the unit's, which a "
+            "running unit gets back within seconds, its session intact); the trusted keys "
+            "load and every hotlist held "
             "was signed by one of them; the clock is synchronised; there is room on disk for "
             "the store's quota (and at least 1 GB); the store and its folder are shut to group "
             "and others, the config file and TLS key are not world-readable, and the state "

@@ -137,7 +137,9 @@ class MqttSection(Section):
     host: Annotated[str, Field(min_length=1)]
     port: Annotated[int, Field(ge=1, le=65535)] = 8883
     tls: TlsSection = TlsSection(enabled=False)
-    client_id: str = ""  # empty: "anpr-{unit.id}"
+    # empty: unit.id, the CN of the unit's certificate, which the centre's broker uses as the
+    # client id whatever the unit sends (use_username_as_clientid, docs/security.md)
+    client_id: str = ""
     username: str = ""  # the password is a secret: never in this file
     topic_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")] = "anpr/v1"
     keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
@@ -189,4 +191,4 @@ class Config(Section):
 
     @property
     def mqtt_client_id(self) -> str:
-        return self.mqtt.client_id or f"anpr-{self.unit.id}"
+        return self.mqtt.client_id or self.unit.id

@@ -1,50 +1,58 @@
 """Keep the unit's lists current over MQTT: `{prefix}/hotlists/{list}/snapshot` and `/delta`.
 
-- **Persistent session** (MQTT 5 clean_start=False, a session expiry of a week): deltas published
-  while the unit is offline wait at the broker and arrive, in order, when it reconnects.
-- **Acknowledged after applying** (paho `manual_ack`): a bundle is PUBACKed only once it is
-  applied or rejected, so a unit killed mid-apply gets it again. The broker keeps at most
-  `RECEIVE_MAXIMUM` unacknowledged bundles in flight, which bounds the memory they take.
-- **Callbacks only validate and enqueue**: paho's thread checks the topic and the size and
-  puts the message on a queue; one worker thread applies them in arrival order (the single
-  writer of the hotlist tables), then swaps the in-memory index.
+- **On the unit's one connection** (edge.uplink.connection: a persistent session, so deltas
+  published while the unit is offline wait at the broker and arrive, in order, when it
+  reconnects).
+- **Acknowledged once durable** (paho `manual_ack`): paho's thread checks the topic and the
+  size, writes the bundle into the spool beside the store (edge.hotlist.spool) and only then
+  acknowledges it. Nothing is dropped: when the spool is full the bundle is not acknowledged
+  (said loudly, counted in `held_back`), nor is anything after it, so order is kept; once the
+  worker has made room it reconnects into the same session and the broker sends them again.
+- **One worker applies the spool in order** (the single writer of the hotlist tables), then
+  swaps the in-memory index, and deletes each file after its apply committed or its rejection
+  was counted. At start it first applies what a previous run left in the spool. A store locked
+  by another writer (`anpr-edge hotlist apply` run on site) is waited out with back-off: the
+  bundle stays in the spool until it applies.
 - **Gaps**: a delta whose base is not the held version is rejected (`base-mismatch`); the
   unit then asks the broker for the retained snapshot again (re-subscribing with MQTT 5
   retain handling 0 makes the broker re-send it) and repeats the request every
   `snapshot_retry_s` until a newer snapshot arrives. Deltas that are ahead of the held version
-  are kept (a few per list) and applied after that snapshot if they follow on from it.
-- Held versions, waiting lists and rejection counters are in `status()` for status and health.
+  are kept (a few per list, their files left in the spool) and applied after that snapshot if
+  they follow on from it.
+- Held versions, waiting lists, rejection counters and the spool are in `status()` for status
+  and health.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
+import sqlite3
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edge.hotlist.apply import ApplyCounters, ApplyInterrupted, BundleApplier
 from edge.hotlist.bundle import envelope_limit
 from edge.hotlist.index import IndexHolder
+from edge.hotlist.intake import SpoolIntake
 from edge.hotlist.loading import load_index
-from edge.hotlist.mqtt_client import BrokerSettings, make_client
+from edge.hotlist.mqtt_client import BrokerSettings
 from edge.hotlist.rejections import BundleRejected, Reason
 from edge.hotlist.signing import PublicKey
+from edge.hotlist.spool import Spool, Spooled
 from edge.hotlist.store import HotlistStore
 from edge.hotlist.storefile import open_hotlists
+from edge.uplink.connection import SESSION_EXPIRY_S, Connection, shared
 
 log = logging.getLogger(__name__)
 
-SESSION_EXPIRY_S = 7 * 24 * 3600
-RECEIVE_MAXIMUM = 4  # bundles in flight from the broker, unacknowledged
-QUEUE_SLACK = 16  # QoS 0 messages are not bounded by RECEIVE_MAXIMUM
 PARKED_PER_LIST = 16
 POLL_S = 0.5  # how often the worker looks at the stop event when idle
+LOCKED_BACKOFF_S = (0.5, 10.0)  # waiting for another writer of the store: doubling
 
 
 @dataclass(frozen=True)
@@ -55,52 +63,53 @@ class SyncSettings:
     max_payload_bytes: int
     snapshot_retry_s: float = 60.0
     session_expiry_s: int = SESSION_EXPIRY_S
-
-
-@dataclass(frozen=True)
-class Incoming:
-    """A message as the callback saw it; `refused` is set when it failed the callback's checks
-    (it still goes through the queue so acknowledgements keep arrival order)."""
-
-    list_id: str
-    kind: str
-    payload: bytes
-    mid: int
-    qos: int
-    refused: tuple[Reason, str] | None = None
+    spool_max_files: int | None = None  # None: edge.hotlist.spool's defaults
+    spool_max_bytes: int | None = None
 
 
 @dataclass
 class _ListState:
     waiting_since: float | None = None  # monotonic time of the last snapshot request
-    parked: dict[int, bytes] = field(default_factory=dict)  # base version → delta bundle
+    parked: dict[int, Spooled] = field(default_factory=dict)  # base version → spooled delta
 
 
 class HotlistSync:
     def __init__(
         self,
         settings: SyncSettings,
-        broker: BrokerSettings,
+        link: BrokerSettings | Connection,
         trusted: dict[str, PublicKey],
         holder: IndexHolder,
         stop: threading.Event,
     ):
-        self.settings, self.broker, self.trusted = settings, broker, trusted
+        self.settings, self.trusted = settings, trusted
         self.holder, self.stop_event = holder, stop
+        self.connection, self._owns_connection = shared(link)
+        self.broker = self.connection.broker
         self.counters = ApplyCounters()
         self.connected = threading.Event()
         self.ready = threading.Event()  # the index is loaded and the client is connecting
-        self._queue: queue.Queue[Incoming] = queue.Queue(RECEIVE_MAXIMUM + QUEUE_SLACK)
+        self.spool = Spool.beside(
+            settings.store_path, max_bundle_bytes=envelope_limit(settings.max_payload_bytes)
+        )
+        if settings.spool_max_files is not None:
+            self.spool.max_files = settings.spool_max_files
+        if settings.spool_max_bytes is not None:
+            self.spool.max_bytes = settings.spool_max_bytes
+        self._next: deque[Spooled] = deque()  # parked deltas now in turn, before the queue
+        self._connects: queue.Queue[bool] = queue.Queue()  # session_present of each CONNACK
         self._states = {list_id: _ListState() for list_id in settings.lists}
         self._topics = {
             f"{settings.prefix}/hotlists/{list_id}/{kind}": (list_id, kind)
             for list_id in settings.lists
             for kind in ("snapshot", "delta")
         }
-        self._client = make_client(broker, manual_ack=True, persistent=True)
-        self._client.on_connect = self._on_connect
-        self._client.on_disconnect = self._on_disconnect
-        self._client.on_message = self._on_message
+        self.connection.on_connect(self._on_connect)
+        self.connection.on_disconnect(self._on_disconnect)
+        self.intake = SpoolIntake(
+            self.connection, self.spool, self._topics, settings.max_payload_bytes, self.counters
+        )
+        self.connection.route(f"{settings.prefix}/hotlists/#", self.intake.on_message)
         self._thread = threading.Thread(target=self._run, name="hotlist-sync", daemon=True)
 
     def start(self) -> None:
@@ -137,13 +146,15 @@ class HotlistSync:
                 for list_id, state in self._states.items()
             },
             **self.counters.snapshot(),
-            "queued": self._queue.qsize(),
+            "queued": self.intake.queue.qsize(),
+            "spool": self.intake.status(),
         }
 
     def health(self) -> dict:
         """What the centre needs in the unit's health (DESIGN §4: rejections are counted
-        there): connection, bundles applied, rejected by reason, errors, and the lists
-        waiting for a snapshot after a version gap."""
+        there): connection, bundles applied, rejected by reason, errors, the lists waiting for
+        a snapshot after a version gap, and the spool (`held_back`: bundles left
+        unacknowledged at the broker because the spool was full)."""
         status = self.status()
         waiting = [name for name, s in status["lists"].items() if s["waiting_for_snapshot"]]
         return {
@@ -152,51 +163,26 @@ class HotlistSync:
             "rejected": status["rejected"],
             "errors": status["errors"],
             "waiting_for_snapshot": sorted(waiting),
+            "spool": status["spool"],
         }
 
-    # --- paho's thread: validate and enqueue, nothing else -------------------------------
+    # --- paho's thread: validate, spool, acknowledge ---------------------------------------
 
-    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+    def _on_connect(self, reason_code, session_present: bool) -> None:
         if reason_code.is_failure:
             log.error("hotlist sync: broker refused the connection: %s", reason_code)
             return
+        self.intake.new_session()
+        if self.ready.is_set():
+            self._subscribe(session_present)
+        else:  # the held versions are not known yet: the worker subscribes once they are
+            self._connects.put(session_present)
         self.connected.set()
-        held = self.holder.versions()
-        for topic, (list_id, kind) in self._topics.items():
-            # Retained snapshot only for a new subscription, unless the list is missing.
-            resend = kind == "snapshot" and list_id not in held
-            if self.broker.mqtt5:
-                options = SubscribeOptions(qos=1, retainHandling=0 if resend else 1)
-                client.subscribe(topic, options=options)
-            elif resend or not flags.session_present:
-                # 3.1.1 has no retain handling: a subscription always brings the retained
-                # snapshot, so a resumed session keeps its subscriptions instead
-                client.subscribe(topic, qos=1)
-        log.info(
-            "hotlist sync connected (session %s)", "resumed" if flags.session_present else "new"
-        )
 
-    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+    def _on_disconnect(self, reason_code) -> None:
         self.connected.clear()
         if not self.stop_event.is_set():
-            log.warning("hotlist sync disconnected: %s; paho reconnects", reason_code)
-
-    def _on_message(self, client, userdata, message) -> None:
-        list_id, kind = self._topics.get(message.topic, ("", ""))
-        refused = None
-        if not list_id:
-            refused = (Reason.WRONG_TOPIC, f"message on an unexpected topic {message.topic!r}")
-        elif len(message.payload) > envelope_limit(self.settings.max_payload_bytes):
-            refused = (Reason.OVERSIZED, f"{len(message.payload)} bytes on {message.topic}")
-        payload = b"" if refused else message.payload
-        item = Incoming(list_id, kind, payload, message.mid, message.qos, refused)
-        try:
-            self._queue.put_nowait(item)
-        except queue.Full:  # only QoS 0 floods get here: RECEIVE_MAXIMUM bounds QoS 1
-            log.error("hotlist sync queue full; dropped a message on %s", message.topic)
-            self.counters.error()
-            if message.qos:
-                client.ack(message.mid, message.qos)
+            log.warning("hotlist sync disconnected: %s; reconnecting", reason_code)
 
     # --- the worker thread: the one writer -----------------------------------------------
 
@@ -211,8 +197,8 @@ class HotlistSync:
             self.counters.error()
             log.exception("hotlist sync stopped by an error")
         finally:
-            self._client.disconnect()
-            self._client.loop_stop()
+            if self._owns_connection:
+                self.connection.stop()
 
     def _work(self, store: HotlistStore) -> None:
         load_index(store, self.holder)
@@ -226,88 +212,126 @@ class HotlistSync:
             progress=self._check_stop,
         )
         self.ready.set()
-        self._connect()
+        if self._owns_connection:
+            self.connection.start()
         while not self.stop_event.is_set():
+            self._subscribe_after_connects()
             try:
-                item = self._queue.get(timeout=POLL_S)
+                item = self._next.popleft() if self._next else self.intake.queue.get(timeout=POLL_S)
             except queue.Empty:
                 self._request_overdue_snapshots()
+                self.intake.fetch_held_back()
                 continue
-            try:
-                self._handle(item)
-            except ApplyInterrupted:
-                # Not acknowledged: the broker delivers it again in the next session.
-                log.info("hotlist sync: stopped in the middle of an apply; rolled back")
+            if not self._process(item):
                 return
+            self.intake.fetch_held_back()
+
+    def _process(self, item: Spooled) -> bool:
+        """Apply one spooled bundle; False when the unit is stopping (the file stays)."""
+        delay = LOCKED_BACKOFF_S[0]
+        while True:
+            try:
+                keep = self._handle(item)
+            except ApplyInterrupted:
+                log.info("hotlist sync: stopped in the middle of an apply; rolled back, kept")
+                return False
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    keep = self._failed(item)
+                else:
+                    log.warning(
+                        "hotlist store busy (%s: another writer holds it); %s/%s stays in "
+                        "the spool, trying again in %.1f s", exc, item.list_id, item.kind, delay,
+                    )  # fmt: skip
+                    if self.stop_event.wait(delay):
+                        return False
+                    delay = min(delay * 2, LOCKED_BACKOFF_S[1])
+                    continue
             except Exception:
-                # Logged, counted and then acknowledged like a rejection: a bundle that broke
-                # the applier would break it again on every redelivery.
-                self.counters.error()
-                log.exception(
-                    "hotlist sync: applying a bundle on %s/%s failed", item.list_id, item.kind
-                )
-            if item.qos:
-                self._client.ack(item.mid, item.qos)
+                keep = self._failed(item)
+            if not keep:
+                self.spool.remove(item)
+            return True
 
-    def _connect(self) -> None:
-        self._client.reconnect_delay_set(1, 60)
-        session: dict = {}
-        if self.broker.mqtt5:  # 3.1.1: the client was made with clean_session=False
-            props = Properties(PacketTypes.CONNECT)
-            props.SessionExpiryInterval = self.settings.session_expiry_s
-            props.ReceiveMaximum = RECEIVE_MAXIMUM
-            session = {"clean_start": False, "properties": props}
-        self._client.connect_async(
-            self.broker.host, self.broker.port, keepalive=self.broker.keepalive_s, **session
-        )
-        self._client.loop_start()
+    def _failed(self, item: Spooled) -> bool:
+        # Logged, counted and then removed like a rejection: a bundle that broke the applier
+        # would break it again on every attempt.
+        self.counters.error()
+        log.exception("hotlist sync: applying a bundle on %s/%s failed", item.list_id, item.kind)
+        return False
 
-    def _handle(self, item: Incoming) -> None:
-        if item.refused is not None:
-            reason, message = item.refused
-            self.counters.rejected(reason)
-            log.warning("hotlist bundle rejected: %s: %s", reason, message)
-            return
-        state = self._states[item.list_id]
+    def _subscribe_after_connects(self) -> None:
+        while True:
+            try:
+                session_present = self._connects.get_nowait()
+            except queue.Empty:
+                return
+            self._subscribe(session_present)
+
+    def _subscribe(self, session_present: bool) -> None:
+        held = self.holder.versions()
+        for topic, (list_id, kind) in self._topics.items():
+            # Retained snapshot only for a new subscription, unless the list is missing.
+            resend = kind == "snapshot" and list_id not in held
+            if self.broker.mqtt5:
+                options = SubscribeOptions(qos=1, retainHandling=0 if resend else 1)
+                self.connection.subscribe(topic, options=options)
+            elif resend or not session_present:
+                # 3.1.1 has no retain handling: a subscription always brings the retained
+                # snapshot, so a resumed session keeps its subscriptions instead
+                self.connection.subscribe(topic, qos=1)
+        log.info("hotlist sync connected (session %s)", "resumed" if session_present else "new")
+
+    def _handle(self, item: Spooled) -> bool:
+        """Apply `item`; True when its file must stay (parked for later)."""
+        state = self._states.get(item.list_id)
+        if state is None:  # spooled by a run that had other lists configured
+            log.warning("hotlist spool: %s is no longer a configured list; dropped", item.list_id)
+            return False
         try:
-            self.applier.apply(item.payload, topic=(item.list_id, item.kind))
+            self.applier.apply(self.spool.read(item), topic=(item.list_id, item.kind))
         except BundleRejected as rejection:
             if rejection.reason == Reason.BASE_MISMATCH:
                 held = self.holder.versions().get(item.list_id)
+                parked = False
                 if held is None or (rejection.base_version or 0) > held:
-                    self._park(state, rejection.base_version, item.payload)
+                    parked = self._park(state, rejection.base_version, item)
                 self._request_snapshot(item.list_id, state)
-            elif rejection.reason == Reason.DELTA_CONFLICT:
+                return parked
+            if rejection.reason == Reason.DELTA_CONFLICT:
                 # the centre's list differs from ours at the same version: only a whole
                 # snapshot can reconcile them
                 self._request_snapshot(item.list_id, state)
-            return
+            return False
         state.waiting_since = None  # the list is whole and current again
         self._apply_parked(item.list_id, state)
+        return False
 
     def _check_stop(self, _rows: int) -> None:
         if self.stop_event.is_set():
             raise ApplyInterrupted
 
-    def _park(self, state: _ListState, base_version: int | None, payload: bytes) -> None:
+    def _park(self, state: _ListState, base_version: int | None, item: Spooled) -> bool:
         if base_version is None:
-            return
-        state.parked[base_version] = payload
+            return False
+        replaced = state.parked.pop(base_version, None)
+        if replaced is not None:
+            self.spool.remove(replaced)
+        state.parked[base_version] = item
         while len(state.parked) > PARKED_PER_LIST:
-            state.parked.pop(max(state.parked))  # keep those nearest the held version
+            # keep those nearest the held version
+            self.spool.remove(state.parked.pop(max(state.parked)))
+        return base_version in state.parked
 
     def _apply_parked(self, list_id: str, state: _ListState) -> None:
-        while state.parked:
-            held = self.holder.versions().get(list_id, 0)
-            for base in [base for base in state.parked if base < held]:
-                del state.parked[base]  # superseded by what was applied
-            payload = state.parked.pop(held, None)
-            if payload is None:
-                return
-            try:
-                self.applier.apply(payload, topic=(list_id, "delta"))
-            except BundleRejected:
-                return
+        """The parked delta that follows on from the held version, if any, is next (through
+        `_process`, so it is retried and removed like any other)."""
+        held = self.holder.versions().get(list_id, 0)
+        for base in [base for base in state.parked if base < held]:
+            self.spool.remove(state.parked.pop(base))  # superseded by what was applied
+        item = state.parked.pop(held, None)
+        if item is not None:
+            self._next.append(item)
 
     def _request_snapshot(self, list_id: str, state: _ListState) -> None:
         state.waiting_since = time.monotonic()
@@ -316,9 +340,9 @@ class HotlistSync:
             "hotlist %s: waiting for a snapshot; asking the broker for the retained one", list_id
         )
         if self.broker.mqtt5:
-            self._client.subscribe(topic, options=SubscribeOptions(qos=1, retainHandling=0))
+            self.connection.subscribe(topic, options=SubscribeOptions(qos=1, retainHandling=0))
         else:
-            self._client.subscribe(topic, qos=1)  # brings the retained snapshot
+            self.connection.subscribe(topic, qos=1)  # brings the retained snapshot
 
     def _request_overdue_snapshots(self) -> None:
         now = time.monotonic()

@@ -15,6 +15,7 @@ from edge.hotlist.mqtt_client import BrokerSettings
 from edge.hotlist.signing import PublicKey, load_trusted_keys
 from edge.hotlist.storefile import open_hotlists
 from edge.hotlist.sync import HotlistSync, SyncSettings
+from edge.uplink.connection import Connection
 
 MB = 1024 * 1024
 
@@ -49,14 +50,19 @@ def open_store(config: Config) -> Iterator[sqlite3.Connection]:
 
 
 def make_sync(
-    config: Config, holder: IndexHolder, stop: threading.Event, config_file: str = ""
+    config: Config,
+    holder: IndexHolder,
+    stop: threading.Event,
+    config_file: str = "",
+    connection: Connection | None = None,
 ) -> HotlistSync:
-    """The MQTT sync of the configured lists; `start()` it, set `stop` and `join()` to end."""
+    """The MQTT sync of the configured lists; `start()` it, set `stop` and `join()` to end.
+    On the unit's `connection` (which its owner starts and stops), or on one of its own."""
     settings = SyncSettings(
         prefix=config.mqtt.topic_prefix,
         lists=tuple(config.hotlist.lists),
         store_path=str(config.storage.hotlist_file),
         max_payload_bytes=max_payload_bytes(config),
     )
-    broker = BrokerSettings.from_config(config, f"{config.mqtt_client_id}-hotlists")
-    return HotlistSync(settings, broker, trusted_keys(config, config_file), holder, stop)
+    link = connection or BrokerSettings.from_config(config, config.mqtt_client_id)
+    return HotlistSync(settings, link, trusted_keys(config, config_file), holder, stop)

@@ -24,6 +24,7 @@ from edge.ops.feed import FrameFeed
 from edge.tls_check import explain_tls_failure
 from edge.unit.health import ClockState
 from edge.unit.sources import make_source
+from edge.uplink.connection import session_kept
 from edge.vision.detector import Detector
 from edge.vision.recogniser import Recogniser
 from edge.vision.runtime import bundled_model
@@ -103,7 +104,12 @@ def check_broker(config: Config) -> CheckResult:
     mqtt = config.mqtt
     scheme = "mqtts" if mqtt.tls.enabled else "mqtt"
     address = f"{scheme}://{mqtt.host}:{mqtt.port}"
-    # Its own client id: the unit's would make the broker drop the running unit's session.
+    # Its own client id, so that on a broker that keeps client ids the running unit stays
+    # connected. The centre's broker replaces it with the certificate's name, the unit's own
+    # id: this connection then resumes the unit's session for a moment (the running unit is
+    # disconnected and reconnects), so it must leave that session as it was: clean_start=False,
+    # the unit's session expiry, nothing subscribed, nothing acknowledged (whatever the broker
+    # sends meanwhile is sent again to the unit).
     settings = BrokerSettings.from_config(config, f"{config.mqtt_client_id}-selftest")
     settings = replace(
         settings, connect_timeout_s=min(settings.connect_timeout_s, BROKER_TIMEOUT_S)
@@ -111,12 +117,14 @@ def check_broker(config: Config) -> CheckResult:
     unusable = [str(p) for p in tls_problems(config) if not p.warning]
     if unusable:
         return failed("broker", "; ".join(unusable))
-    client = make_client(settings)
+    client = make_client(settings, manual_ack=True, persistent=True)
     waiter = ConnackWaiter()
     client.on_connect = waiter
     started = time.monotonic()
     try:
-        client.connect(settings.host, settings.port, keepalive=settings.keepalive_s)
+        client.connect(
+            settings.host, settings.port, keepalive=settings.keepalive_s, **session_kept(settings)
+        )
     except ssl.SSLCertVerificationError as exc:
         why = _explain(settings) or f"certificate verification failed ({exc.verify_message})"
         return failed("broker", f"{address}: {why}")

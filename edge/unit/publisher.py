@@ -8,8 +8,11 @@
   but `hit_reserve` of them, so a new hit is never queued behind a full window of reads.
 - **Backlog oldest first.** Reads are taken from the outbox in order (a cursor over `read_no`),
   so after an outage the backlog drains from the oldest while any new hit goes straight out.
-- **Callbacks only enqueue.** paho's thread puts CONNACKs, disconnects and PUBACKs on a queue;
-  this stage's thread does everything else. Reconnection is paho's, with back-off 1 → 15 s.
+- **Callbacks only enqueue.** paho's thread puts CONNACKs, disconnects, PUBACKs and commands
+  on a queue; this stage's thread does everything else, and acknowledges each command once it
+  has answered it. Reconnection is paho's, with back-off 1 → 15 s. The connection is the unit's
+  one (edge.uplink.connection), shared with the hotlist sync; given only `BrokerSettings`, the
+  publisher makes, starts and stops one of its own.
 - **Retry now.** `retry` (set by SIGUSR1: `anpr-edge outbox --retry-now`) skips the waits: while
   disconnected, paho's network thread (asleep in a back-off of up to 15 s) is stopped and started
   again with the back-off reset, so it tries within about 2 s; when connected, a resync put off
@@ -34,27 +37,28 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from edge.hotlist.mqtt_client import BrokerSettings, make_client
+from edge.hotlist.mqtt_client import BrokerSettings
 from edge.store.database import open_database
 from edge.store.reads import Kind, OutboxItem, ReadStore
+from edge.tls_check import explain_tls_failure
 from edge.unit.commands import CommandDesk, Rejected
 from edge.unit.payloads import encode, status_payload
 from edge.unit.sendorder import SendOrder
 from edge.unit.stages import Counters, Stage
 from edge.unit.topics import Topics
+from edge.uplink.connection import Connection, shared
 
 log = logging.getLogger(__name__)
 
 POLL_S = 0.2
 RESYNC_AFTER_REFUSAL_S = 30.0
 STALE_S = 120.0  # in flight this long while connected: sent again
-BACKOFF_S = (1, 15)  # seconds: doubling from 1 to 15 between connection attempts
 
 
 class Publisher:
     def __init__(
         self,
-        broker: BrokerSettings,
+        link: BrokerSettings | Connection,
         topics: Topics,
         store_path: Path,
         stage: Stage,
@@ -67,7 +71,8 @@ class Publisher:
         window: int = 32,
         hit_reserve: int = 8,
     ):
-        self.broker, self.topics, self.store_path = broker, topics, store_path
+        self.connection, self._owns_connection = shared(link)
+        self.broker, self.topics, self.store_path = self.connection.broker, topics, store_path
         self.stage, self.counters, self.on_delivered = stage, counters, on_delivered
         self.versions, self.window, self.hit_reserve = versions, window, hit_reserve
         self.events: queue.Queue = queue.Queue()
@@ -90,17 +95,19 @@ class Publisher:
         self._status_mid: int | None = None
         self._status_acked = threading.Event()
         self.started = datetime.now(UTC)
-        self.client = make_client(broker)
+        self.client = self.connection.client
         self.client.max_inflight_messages_set(window + 4)  # + status messages
-        self.client.reconnect_delay_set(*BACKOFF_S)
         offline = status_payload(topics.unit_id, "offline", self.started, versions())
-        self.client.will_set(topics.status, encode(offline), qos=1, retain=True)
-        self.client.on_connect = lambda c, u, flags, rc, p: self.events.put(("connack", rc))
-        self.client.on_disconnect = lambda c, u, flags, rc, p: self.events.put(("gone", rc))
-        self.client.on_publish = lambda c, u, mid, rc, p: self.events.put(("puback", mid, rc))
-        self.client.on_connect_fail = lambda c, u: self.events.put(("unreachable",))
-        self.client.on_message = lambda c, u, message: self.events.put(
-            ("command", CommandDesk.parse(message))
+        self.connection.will(topics.status, encode(offline), qos=1, retain=True)
+        self.connection.on_connect(lambda rc, _session: self.events.put(("connack", rc)))
+        self.connection.on_disconnect(lambda rc: self.events.put(("gone", rc)))
+        self.connection.on_publish(lambda mid, rc: self.events.put(("puback", mid, rc)))
+        self.connection.on_unreachable(lambda: self.events.put(("unreachable",)))
+        self.connection.route(
+            topics.cmd,
+            lambda message: self.events.put(
+                ("command", CommandDesk.parse(message), message.mid, message.qos)
+            ),
         )
         self._told_unreachable = False
 
@@ -143,10 +150,8 @@ class Publisher:
         try:
             self.order = SendOrder(ReadStore(self._conn), self._flying)
             self._resync()
-            self.client.connect_async(
-                self.broker.host, self.broker.port, keepalive=self.broker.keepalive_s
-            )
-            self.client.loop_start()
+            if self._owns_connection:
+                self.connection.start()
             while not self._finished():
                 self.stage.beat()
                 self._handle_events()
@@ -162,8 +167,8 @@ class Publisher:
         finally:
             if self._restarting is not None:
                 self._restarting.join(self.broker.connect_timeout_s + 2.0)
-            self.client.disconnect()
-            self.client.loop_stop()
+            if self._owns_connection:
+                self.connection.stop()
             if self._conn is not None:
                 self._conn.close()
 
@@ -210,22 +215,40 @@ class Publisher:
             self._told_unreachable = True
         elif kind == "unreachable" and not self._told_unreachable:
             self._told_unreachable = True  # once per outage, not on every retry
-            log.warning(
-                "cannot reach the broker %s:%s; buffering reads and hits in the store and "
-                "retrying with back-off",
-                self.broker.host,
-                self.broker.port,
-            )
+            if self.broker.tls:  # say why (a CA that does not match, a refused certificate…)
+                threading.Thread(target=self._explain, name="tls-explain", daemon=True).start()
+            else:
+                self._say_unreachable("cannot reach the broker")
         elif kind == "health" and self.connected:
             self.client.publish(self.topics.health, event[1], qos=0)
         elif kind == "command":
             self._command(event[1])
+            self.connection.ack(event[2], event[3])  # answered: not to be sent again
         elif kind == "close":
             self._closing_at = event[1]
         elif kind == "release":
             self._release(event[1])
         elif kind == "replaced":
             self._reopen(event[1])
+
+    def _explain(self) -> None:
+        """In a thread of its own: a TLS handshake with the broker takes up to seconds."""
+        b = self.broker
+        try:
+            reason = explain_tls_failure(b.host, b.port, b.ca, b.cert, b.key, b.key_passphrase,
+                                         b.connect_timeout_s)  # fmt: skip
+        except Exception:  # the explanation is a courtesy; the retries go on regardless
+            log.exception("could not tell why the broker connection failed")
+            reason = None
+        self._say_unreachable(reason or "cannot connect to the broker")
+
+    def _say_unreachable(self, reason: str) -> None:
+        log.warning(
+            "%s (%s:%s); buffering reads and hits in the store and retrying with back-off",
+            reason,
+            self.broker.host,
+            self.broker.port,
+        )
 
     def _connected(self, reason: Any) -> None:
         if reason.is_failure:
@@ -342,9 +365,7 @@ class Publisher:
         self._restarting.start()
 
     def _restart_network(self) -> None:
-        self.client.loop_stop()
-        self.client.reconnect_delay_set(*BACKOFF_S)  # the next wait is the shortest
-        self.client.loop_start()
+        self.connection.restart_loop()  # the next wait is the shortest
 
     def _release(self, closed: threading.Event) -> None:
         if self._conn is not None:

@@ -7,12 +7,15 @@
                      hotlist sync ┘                   └──── delivered ◀────────┘
 
 Start: source checked → store → hotlists (index loaded, MQTT sync started) → models → writer
-→ publisher → pipeline → camera and capture → READY. The main thread then supervises: the
+→ publisher → the MQTT connection → pipeline → camera and capture → READY. The publisher, the
+command desk and the hotlist sync share the unit's one MQTT connection (edge.uplink), which
+connects once all of them are there to see its first CONNACK. The main thread then supervises: the
 status line, health every `health.interval_s`, the systemd watchdog (fed only while every stage
 beats), the run's duration. Stop (SIGTERM, SIGINT, the source's end, `--duration`): STOPPING →
 capture stops → the pipeline finishes its frames and decides every open track → the writer
 commits them → the publisher sends what it can in a few seconds and says `offline` → the writer
-closes the store. Whatever was not delivered stays in the outbox for the next start.
+closes the store → the hotlist sync stops → the connection disconnects. Whatever was not
+delivered stays in the outbox for the next start.
 
 The status file (`health.status_file`, for `anpr-edge status`) says "starting" from the moment
 SIGUSR1 is handled (`anpr-edge outbox --retry-now`: retry delivery now), "running" every few
@@ -58,6 +61,7 @@ from edge.unit.supervisor import Supervisor
 from edge.unit.topics import Topics
 from edge.unit.tracking import Tracker, TrackSettings
 from edge.unit.writer import END, StoreSettings, StoreWriter
+from edge.uplink.connection import Connection
 from edge.vision.reader import PlateReader
 
 log = logging.getLogger(__name__)
@@ -141,7 +145,8 @@ def run_unit(
         waiting,
     ).close()
     holder = IndexHolder()
-    sync = make_sync(config, holder, stop, options.config_file)
+    connection = Connection(BrokerSettings.from_config(config, config.mqtt_client_id))
+    sync = make_sync(config, holder, stop, options.config_file, connection)
     sync.start()
     if not sync.wait_ready(HOTLIST_LOAD_S):
         log.warning(
@@ -170,7 +175,7 @@ def run_unit(
         "publisher": Stage("publisher", 15.0),
     }
     publisher = Publisher(
-        BrokerSettings.from_config(config, config.mqtt_client_id),
+        connection,
         Topics(config.mqtt.topic_prefix, config.unit.id),
         store_path,
         stages["publisher"],
@@ -230,6 +235,7 @@ def run_unit(
         counters=counters,
     )
     frames: queue.Queue = queue.Queue(maxsize=2)
+    connection.start()  # every part has registered: each sees the first CONNACK
     threads = {
         "writer": start_stage(stages["writer"], writer.run, counters, crash),
         "publisher": start_stage(stages["publisher"], publisher.run, counters, crash),
@@ -307,6 +313,7 @@ def run_unit(
         status_file.write({**stopped, "stopped_at": stopped["at"]})
         restore_sigusr1()
         sync.join(JOIN_S)
+        connection.stop()
         status_line.clear()
         health.close()
     summary = run_summary(

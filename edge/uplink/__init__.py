@@ -1,0 +1,1 @@
+"""The unit's link to the centre's broker."""
