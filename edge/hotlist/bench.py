@@ -141,6 +141,8 @@ def make_snapshot(
     bundle = folder / f"{list_id}-{version}.json"
     bundle.write_bytes(wrap(b"".join(out), load_signing_key(signing_key), "gzip"))
     return bundle, public
+
+
 def measure(
     bundle: Path,
     public: Path,
