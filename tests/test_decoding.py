@@ -72,6 +72,32 @@ def test_gb_grammar_corrects_confusable_characters_by_position(read, swaps, expe
     assert result.corrected == (expected != read)
 
 
+@pytest.mark.parametrize(
+    ("read", "expected"),
+    [
+        ("ABIICDE", "AB11CDE"),  # I for 1 in the age identifier, however sure the model was
+        ("AB1ICDE", "AB11CDE"),
+        ("0B12CDE", "OB12CDE"),  # 0 for O in the memory tag
+        ("AB12C0E", "AB12COE"),
+        ("AB6OCDE", "AB60CDE"),
+        ("A1B2CDE", "A1B2CDE"),  # no UK layout fits: left alone
+    ],
+)
+def test_glyph_twins_swap_by_position_whatever_the_model_said(read, expected):
+    result = correct_gb(read, char_probs(read))  # the twin got no weight at all (0.001)
+    assert result.text == expected
+    if expected != read:
+        changed = [i for i, (a, b) in enumerate(zip(read, expected, strict=True)) if a != b]
+        # the twin carries the glyph's confidence, not the model's near-zero for it
+        assert all(result.char_confidences[i] > 0.8 for i in changed)
+
+
+def test_other_confusions_still_need_the_models_support():
+    # 8 and B differ on a UK plate: with no weight on B the 8 is not turned into one
+    result = correct_gb("A812CDE", char_probs("A812CDE"))
+    assert result.text != "AB12CDE"
+
+
 def test_grammar_never_invents_a_character_the_model_gave_no_weight():
     # "XYZ" is no UK plate; the only 3-character layouts need digits the model never saw.
     result = correct_gb("XYZ", char_probs("XYZ"))

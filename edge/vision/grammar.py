@@ -6,6 +6,13 @@ are digits and the rest letters, with the DVLA's letter rules. For each layout o
 length we take, per position, the most probable character that the layout allows (pairs such as
 age identifiers are chosen jointly) and keep the most probable valid string overall. A read that
 is already valid is kept as it is, since it is its own most probable candidate.
+
+Glyph twins: on a UK plate (the DVLA's Charles Wright face) I and 1, and O and 0, are the same
+stroke; the DVLA itself treats them as one character when it issues marks. So the model cannot
+tell them apart and its probability between them means nothing: a twin's probability is the
+pair's sum, and the position alone decides (`ABIICDE` is `AB11CDE`). Other confusable pairs
+(8/B, 5/S, 2/Z, 6/G) differ on the plate, so a swap to one of them still needs the model's
+support (`MIN_SWAP_PROB`).
 """
 
 from __future__ import annotations
@@ -31,12 +38,25 @@ class GrammarResult:
 
 # A swap needs some support from the model: never invent a character it gave almost no weight.
 MIN_SWAP_PROB = 0.01
+# Characters drawn alike on UK plates: one glyph, two meanings, told apart only by position.
+GLYPH_TWINS = (("I", "1"), ("O", "0"))
+_TWIN_INDICES = [(INDEX[a], INDEX[b]) for a, b in GLYPH_TWINS]
+
+
+def merge_twins(char_probs: np.ndarray) -> np.ndarray:
+    """`char_probs` with each glyph twin given the pair's summed probability."""
+    merged = char_probs.copy()
+    for a, b in _TWIN_INDICES:
+        both = char_probs[:, a] + char_probs[:, b]
+        merged[:, a] = merged[:, b] = both
+    return merged
 
 
 def correct_gb(text: str, char_probs: np.ndarray) -> GrammarResult:
     """Most probable UK-valid string for a read (weighing each format by how common it is);
     the read unchanged, format None, when no UK layout of its length fits."""
     best: tuple[float, str, str] | None = None
+    char_probs = merge_twins(char_probs)
     log_probs = np.log(np.maximum(char_probs, 1e-12))
     for label, plate_format in FORMATS.items():
         prior = float(np.log(plate_format.share))
