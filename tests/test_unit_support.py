@@ -16,6 +16,7 @@ from paho.mqtt.properties import Properties
 from referencing import Registry, Resource
 
 from edge.config import load_config
+from edge.store.database import open_database
 from edge.unit.demo import prepare_demo_hotlist
 from tests.broker import MosquittoBroker
 
@@ -70,6 +71,7 @@ def write_unit_config(
         f"{extra}"
     )
     prepare_demo_hotlist(load_config(path), str(path))
+    open_database(folder / "state" / "anpr.db").close()  # as the unit's first start makes it
     return path
 
 

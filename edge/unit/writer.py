@@ -113,6 +113,9 @@ class StoreWriter:
         if self._spilled:
             log.info("store: took back records held in memory when the unit last stopped")
         next_housekeeping = next_watch = 0.0
+        if self._connection() is not None:  # retention and quota first, as at every start
+            self._housekeep()
+            next_housekeeping = time.monotonic() + HOUSEKEEPING_S
         ended_at: float | None = None
         try:
             while True:
