@@ -53,3 +53,8 @@ arm64-check: setup  ## install and run the unit in an emulated arm64 Pi root; ~1
 
 bench-report: setup  ## measure the unit (vision, pipeline, latency, hotlist 1M+10M, drain, memory) into docs/benchmarks.{json,md}; ~6 min on 2 cores
 	nice $(BIN)/python -m bench.report --out docs/benchmarks $(BENCH_ARGS)
+
+.PHONY: real-data
+
+real-data: setup  ## build the real training set (fetch + reserved check + teacher labels; data outside the repo)
+	nice $(BIN)/python -m training.real_data build --out $(or $(REAL_DATA),/work/data/real-train)
