@@ -8,11 +8,13 @@ age identifiers are chosen jointly) and keep the most probable valid string over
 is already valid is kept as it is, since it is its own most probable candidate.
 
 Glyph twins: on a UK plate (the DVLA's Charles Wright face) I and 1, and O and 0, are the same
-stroke; the DVLA itself treats them as one character when it issues marks. So the model cannot
-tell them apart and its probability between them means nothing: a twin's probability is the
-pair's sum, and the position alone decides (`ABIICDE` is `AB11CDE`). Other confusable pairs
-(8/B, 5/S, 2/Z, 6/G) differ on the plate, so a swap to one of them still needs the model's
-support (`MIN_SWAP_PROB`).
+stroke; the DVLA itself treats them as one character when it issues marks. So within a layout a
+twin's probability is the pair's sum and the position alone decides (`ABIICDE` is `AB11CDE`),
+however little weight the model gave the other twin. Between layouts the model's choice of twin
+still says something (a clearly read `A123BCD` is a prefix plate, not the current `AI23BCD` the
+commoner format would prefer), so each twin swap costs `TWIN_SWAP_COST` in the score. Other
+confusable pairs (8/B, 5/S, 2/Z, 6/G) differ on the plate, so a swap to one of them still needs
+the model's support (`MIN_SWAP_PROB`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ MIN_SWAP_PROB = 0.01
 # Characters drawn alike on UK plates: one glyph, two meanings, told apart only by position.
 GLYPH_TWINS = (("I", "1"), ("O", "0"))
 _TWIN_INDICES = [(INDEX[a], INDEX[b]) for a, b in GLYPH_TWINS]
+_TWINS = {pair for a, b in GLYPH_TWINS for pair in ((a, b), (b, a))}
+TWIN_SWAP_COST = float(np.log(0.01))  # in the score, per twin swapped: a swap the model needn't
+# support, but not free
 
 
 def merge_twins(char_probs: np.ndarray) -> np.ndarray:
@@ -104,9 +109,11 @@ def _best_in_layout(
     text = "".join(chars)
     if not layout.accepts(text):
         return None
-    if any(
-        c != r and probs[i, INDEX[c]] < MIN_SWAP_PROB
-        for i, (c, r) in enumerate(zip(text, read, strict=True))
-    ):
-        return None
-    return float(sum(log_probs[i, INDEX[c]] for i, c in enumerate(text))), text
+    score = 0.0
+    for i, (c, r) in enumerate(zip(text, read, strict=True)):
+        if c != r and (c, r) in _TWINS:
+            score += TWIN_SWAP_COST
+        elif c != r and probs[i, INDEX[c]] < MIN_SWAP_PROB:
+            return None
+        score += float(log_probs[i, INDEX[c]])
+    return score, text
