@@ -123,6 +123,28 @@ def test_quota_evicts_delivered_reads_first_and_hits_last_and_counts_it(store):
     assert store.counters() == {"evicted_reads_delivered": 20, "evicted_reads_undelivered": 20}
 
 
+def test_making_room_evicts_only_delivered_records_oldest_first(store):
+    delivered = [add_read(store, size=8000) for _ in range(20)]
+    owed = [add_read(store, size=8000) for _ in range(20)]
+    delivered_hits = [add_hit(store, size=8000) for _ in range(5)]
+    with transaction(store.conn):
+        store.mark_delivered("read", [r.no for r in delivered])
+        store.mark_delivered("hit", [h.no for h in delivered_hits])
+    assert store.free_page_bytes() < 5 * 8192
+    with transaction(store.conn):  # room for about five reads
+        evicted = store.make_room(5 * 8192)
+    assert evicted == {"evicted_reads_delivered": sum(evicted.values())}
+    assert store.free_page_bytes() >= 5 * 8192
+    kept = {r["read_id"] for r in store.records("read", limit=None)}
+    gone = [r.read_id for r in delivered if r.read_id not in kept]
+    assert gone == [r.read_id for r in delivered[: len(gone)]]  # the oldest went
+    with transaction(store.conn):  # more room than every delivered record gives
+        store.make_room(10**9)
+    assert {r["read_id"] for r in store.records("read", limit=None)} == {r.read_id for r in owed}
+    assert store.records("hit", limit=None) == []  # delivered hits go after delivered reads
+    assert store.backlog()["reads"] == 20
+
+
 def test_writer_commits_before_handing_over_and_marks_deliveries(tmp_path):
     path = tmp_path / "anpr.db"
     seen: list[tuple] = []

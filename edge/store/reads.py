@@ -141,11 +141,23 @@ class ReadStore:
 
     def enforce_quota(self, max_bytes: int) -> dict[str, int]:
         """Evict in `_EVICTION_CLASSES` order until the used pages fit `max_bytes`."""
+        return self._evict(lambda: self.used_bytes() > max_bytes, delivered_only=False)
+
+    def make_room(self, headroom_bytes: int) -> dict[str, int]:
+        """Evict delivered records (reads before hits, oldest first) until the file has
+        `headroom_bytes` of free pages for new records to reuse, so that it stops growing on a
+        file system that is nearly full. Undelivered records are never evicted here."""
+        return self._evict(lambda: self.free_page_bytes() < headroom_bytes, delivered_only=True)
+
+    def _evict(self, needed: Callable[[], bool], *, delivered_only: bool) -> dict[str, int]:
+        """Evict by class, oldest first, in batches, while `needed()`; count what went."""
         evicted: dict[str, int] = {}
         for name, table, condition in _EVICTION_CLASSES:
+            if delivered_only and "delivered_at IS NULL" in condition:
+                continue
             key = "read_no" if table == "plate_reads" else "hit_no"
             kind = "read" if table == "plate_reads" else "hit"
-            while self.used_bytes() > max_bytes:
+            while needed():
                 nos = [
                     row[0]
                     for row in self.conn.execute(
@@ -160,32 +172,6 @@ class ReadStore:
                 self.conn.execute(
                     f"DELETE FROM outbox WHERE kind = ? AND ref_no IN ({marks})", [kind, *nos]
                 )
-                evicted[name] = evicted.get(name, 0) + len(nos)
-        for name, count in evicted.items():
-            self._count(name, count)
-        return evicted
-
-    def make_room(self, headroom_bytes: int) -> dict[str, int]:
-        """Evict delivered records (reads before hits, oldest first) until the file has
-        `headroom_bytes` of free pages for new records to reuse, so that it stops growing on a
-        file system that is nearly full. Undelivered records are never evicted here."""
-        evicted: dict[str, int] = {}
-        for name, table, condition in _EVICTION_CLASSES:
-            if "delivered_at IS NULL" in condition:
-                continue
-            key = "read_no" if table == "plate_reads" else "hit_no"
-            while self.free_page_bytes() < headroom_bytes:
-                nos = [
-                    row[0]
-                    for row in self.conn.execute(
-                        f"SELECT {key} FROM {table} WHERE {condition} ORDER BY {key} LIMIT ?",
-                        (EVICT_BATCH,),
-                    )
-                ]
-                if not nos:
-                    break
-                marks = ",".join("?" * len(nos))
-                self.conn.execute(f"DELETE FROM {table} WHERE {key} IN ({marks})", nos)
                 evicted[name] = evicted.get(name, 0) + len(nos)
         for name, count in evicted.items():
             self._count(name, count)
