@@ -14,6 +14,7 @@ from edge.vision.evaluate import (
     metrics,
     score_image,
 )
+from edge.vision.failures import failure_kind
 
 
 def test_levenshtein_and_char_accuracy():
@@ -72,6 +73,29 @@ def test_hand_made_dataset_metrics():
     assert result["ocr"]["exact"] == pytest.approx(2 / 3, abs=1e-4)
     assert result["ocr"]["char"] == pytest.approx((1 + 1 + 6 / 7) / 3, abs=1e-4)
     assert [o.read for o in tally.outcomes] == ["AB12CDE", "XY51ZZ2", None]
+    assert result["failures"] == {
+        "read": {"right": 1, "not found": 1, "substitution": 1},
+        "ocr": {"right": 2, "characters dropped": 1},
+    }
+
+
+@pytest.mark.parametrize(
+    ("label", "read", "kind"),
+    [
+        ("AB12CDE", "AB12CDE", "right"),
+        ("AB12CDE", None, "not found"),
+        ("AB12CDE", "", "nothing read"),
+        ("ABC1D23", "ABC11D23", "furniture inserted"),  # a hyphen or an emblem read as 1
+        ("RIO2A18", "BRRIO2A18", "furniture inserted"),  # a country band read as letters
+        ("AB12CDE", "CDE", "part read"),  # one row of a two-row plate
+        ("AB12CDE", "AB12CD", "part read"),  # the box cut the last character off
+        ("AB12CDE", "A12CE", "characters dropped"),
+        ("AB12CDE", "A812CDE", "substitution"),
+        ("AB12CDE", "XY9", "other"),
+    ],
+)
+def test_each_miss_gets_its_kind(label, read, kind):
+    assert failure_kind(label, read) == kind
 
 
 def test_a_read_needs_only_iou_0_3_but_detection_needs_0_5():

@@ -17,6 +17,7 @@ import numpy as np
 
 from edge.plates.distance import levenshtein
 from edge.records import Box
+from edge.vision.failures import count_kinds
 from edge.vision.image_files import read_image
 from edge.vision.reader import PlateReader, crop
 
@@ -153,6 +154,11 @@ def metrics(tally: Tally) -> dict[str, Any]:
         },
         "ms_per_image": _stats(tally.ms_per_image),
         "ms_per_plate": _stats(tally.ms_per_plate),
+        # why plates with text were missed: end to end (read) and by the recogniser alone (ocr)
+        "failures": {
+            "read": count_kinds([(o.label, o.read) for o in tally.outcomes]),
+            "ocr": count_kinds([(o.label, o.ocr) for o in tally.outcomes]),
+        },
     }
 
 

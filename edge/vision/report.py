@@ -14,6 +14,7 @@ from typing import Any
 import cv2
 
 from edge.vision.evaluate import Tally, by_height, load_image
+from edge.vision.failures import KINDS, failure_kind
 from edge.vision.reader import crop
 
 PAGE = """<!doctype html><meta charset="utf-8"><title>anpr-edge eval: {title}</title>
@@ -25,6 +26,7 @@ img{{height:48px;image-rendering:pixelated}} .bad{{color:#b00}}</style>
 <h1>anpr-edge eval: {title}</h1>
 <h2>Summary</h2>{summary}
 <h2>By plate height</h2>{heights}
+<h2>Why plates were missed</h2>{kinds}
 <h2>Missed and misread plates ({count})</h2>
 <p>label / end-to-end read / recogniser alone on the labelled box</p>
 <div class="crops">{crops}</div>
@@ -50,6 +52,18 @@ def _summary_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _kind_rows(failures: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
+    kinds = [k for k in KINDS if k in failures["read"] or k in failures["ocr"]]
+    return [
+        {
+            "kind": k,
+            "end to end": failures["read"].get(k, 0),
+            "recogniser alone": failures["ocr"].get(k, 0),
+        }
+        for k in kinds
+    ]
+
+
 def write_report(folder: Path, dataset_folder: Path, result: dict[str, Any], tally: Tally) -> Path:
     crops_dir = folder / "crops"
     crops_dir.mkdir(parents=True, exist_ok=True)
@@ -60,7 +74,9 @@ def write_report(folder: Path, dataset_folder: Path, result: dict[str, Any], tal
         name = f"{n:05d}.png"
         cv2.imwrite(str(crops_dir / name), crop(image, outcome.box, 0.1))
         read = outcome.read if outcome.read is not None else "(missed)"
-        caption = f"{outcome.label} / {read} / {outcome.ocr}"
+        caption = (
+            f"{outcome.label} / {read} / {outcome.ocr}: {failure_kind(outcome.label, outcome.read)}"
+        )
         figures.append(
             f'<figure><img src="crops/{name}" title="{html.escape(outcome.file)}">'
             f'<figcaption class="bad">{html.escape(caption)}</figcaption></figure>'
@@ -69,6 +85,7 @@ def write_report(folder: Path, dataset_folder: Path, result: dict[str, Any], tal
         title=html.escape(str(dataset_folder)),
         summary=_table(_summary_rows(result)),
         heights=_table(by_height(tally)),
+        kinds=_table(_kind_rows(result["failures"])),
         count=len(failures),
         crops="".join(figures),
     )
