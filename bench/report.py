@@ -277,7 +277,8 @@ def summarise(sections: dict[str, Any]) -> list[dict[str, Any]]:
         row("hit latency, capture → PUBACK", lat.get("median"), "ms (median)",
             f"p99 {lat.get('p99')} ms; {_get(h, 'hit_latency', 'hits')} hits in "
             f"{_get(h, 'hit_latency', 'seconds')} s of the real unit at "
-            f"{_get(h, 'hit_latency', 'fps')} fps", "hit_latency")  # fmt: skip
+            f"{_get(h, 'hit_latency', 'fps')} fps; its peak "
+            f"{_get(h, 'hit_latency', 'peak_rss_mb')} MB resident", "hit_latency")  # fmt: skip
     if "drain" in sections:
         d = sections["drain"]
         dd, lat = d.get("drain") or {}, d.get("hit_latency_ms") or {}
@@ -297,8 +298,8 @@ def summarise(sections: dict[str, Any]) -> list[dict[str, Any]]:
         dm = m.get("demo_memory") or {}
         row("demo unit resident memory", m.get("rss_mb"), "MB",
             f"max VmRSS after 10 s of `anpr-edge run` on demo.toml for {dm.get('seconds')} s "
-            f"({dm.get('fps')} fps, {dm.get('reads')} reads); the unit's own peak "
-            f"{dm.get('unit_peak_rss_mb')} MB", "demo_memory")  # fmt: skip
+            f"({dm.get('fps')} fps, {dm.get('reads')} reads); the unit's own peak (VmHWM, "
+            f"start to stop) {dm.get('unit_peak_rss_mb')} MB", "demo_memory")  # fmt: skip
     for name, h in sections.items():
         if not name.startswith("hotlist_"):
             continue
