@@ -32,6 +32,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CONFIG = ROOT / "firmware_config" / "demo.toml"
+KEPT_SECTIONS = ("Memory",)  # measured by other tools: see kept_sections()
 
 
 def _version(package: str) -> str | None:
@@ -351,6 +352,18 @@ def render_markdown(report: dict[str, Any], plot: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def kept_sections(previous: str) -> str:
+    """The sections of the previous file that other tools measure (`## Memory`: `make memory`
+    and `make soak`, an hour long), carried over so that a new report does not drop them."""
+    kept = []
+    for title in KEPT_SECTIONS:
+        start = previous.find(f"\n## {title}\n")
+        if start >= 0:
+            end = previous.find("\n## ", start + 1)
+            kept.append(previous[start : end if end >= 0 else len(previous)].rstrip("\n") + "\n")
+    return "".join(kept)
+
+
 def auto_notes(report: dict[str, Any]) -> list[str]:
     """What a reader needs to weigh the figures: the load, what was skipped or cut."""
     sections, cores = report["sections"], report["machine"]["cores"]
@@ -468,7 +481,9 @@ def main(argv: list[str] | None = None) -> int:
     if drain and "error" not in drain and draw_drain_plot(drain, plot_path):
         plot = plot_path.name
     out.with_suffix(".json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    out.with_suffix(".md").write_text(render_markdown(report, plot))
+    markdown = out.with_suffix(".md")
+    kept = kept_sections(markdown.read_text() if markdown.exists() else "")
+    markdown.write_text(render_markdown(report, plot) + kept)
     for row in report["summary"]:
         print(f"{row['figure']}: {row['value']} {row['unit']} ({row['detail']})")
     print(f"load average: start {report['load_average_start']}, end {report['load_average_end']}")
