@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from edge.records import Box, Detection, Frame, PlateText
 from edge.synth.raster import add_signed, modulate
 from edge.unit.memory import peak_rss_mb, reset_peak, rss_mb
+from edge.unit.motion import MotionGate
+from edge.unit.pipeline import HitDecided, Pipeline, PipelineSettings, ReadDecided
+from edge.unit.reading import ReadContext
 from edge.unit.sources.synthetic import SyntheticRoad
+from edge.unit.stages import Counters
+from edge.unit.tracking import Tracker, TrackSettings
+from edge.vision.reader import PlateResult
 
 ROOT = Path(__file__).resolve().parent.parent
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 linux = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
 
 CHILD = (
@@ -79,3 +89,46 @@ def test_the_synthetic_road_starts_and_changes_look_without_a_big_peak():
     assert len(road.renderer._looks) == 2
     assert road.renderer._looks["day"].raw is road.renderer._looks["ir"].raw  # one street
     assert peak_rss_mb() - start < 45
+
+
+class _Reader:
+    """One plate a frame, moving down the picture: a vehicle driving towards the camera."""
+
+    def read(self, image):
+        self.i = getattr(self, "i", -1) + 1
+        plate = ("AB12CDE", "XY51ZZT", "LM63PQR")[self.i // 20 % 3]
+        reading = PlateText(plate, 0.9, (0.99,) * 7, "gb-current")
+        box = Box(600.0, 100.0 + 20 * (self.i % 20), 150.0, 32.0)
+        return [PlateResult(Detection(box, 0.9), reading)] if self.i % 20 < 10 else []
+
+
+class _Matcher:
+    def match(self, text, confidences):
+        entry = SimpleNamespace(vrm=text, category="test", priority=1, action="note")
+        return [SimpleNamespace(list_id="t", version=1, kind="exact", entry=entry)]
+
+
+def test_a_decided_track_lets_its_overview_frame_go():
+    # with storage.keep_overview a track holds its best 4.75 MB frame; the last 64 hits are
+    # kept to spot repeats, and held 64 frames (430 MB resident in a 2.5 minute run)
+    events = []
+    pipeline = Pipeline(
+        _Reader(),
+        MotionGate(enabled=False),
+        Tracker(TrackSettings(gap_s=0.2, keep_frames=True)),
+        _Matcher(),
+        ReadContext("unit-1", "cam1", None, (), keep_overview=True),
+        PipelineSettings(hit_min_frames=3, min_confidence=0.1, min_read_confidence=0.1),
+        emit=events.append,
+        counters=Counters(),
+    )
+    picture = np.random.default_rng(1).integers(0, 255, (1088, 1456, 3), np.uint8)
+    for i in range(60):  # three vehicles, each seen for 10 frames, then 10 frames of none
+        pipeline.process(Frame(i, picture, T0 + timedelta(seconds=i / 20), i / 20.0))
+    pipeline.finish()
+    reads = [e.read for e in events if isinstance(e, ReadDecided)]
+    hits = [e.hit for e in events if isinstance(e, HitDecided)]
+    assert len(hits) == 3 and all(hit.read.overview_jpeg for hit in hits)
+    assert len(reads) == 3 and all(r.overview_jpeg for r in reads)
+    held = [track for _, track in pipeline._hits] + pipeline.tracker._recent
+    assert held and all(track.best_frame is None for track in held)
