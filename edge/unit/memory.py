@@ -6,14 +6,11 @@ old address space's high-water mark across exec). `anpr-edge run` started by a b
 tool that itself held 430 MB reported a 434 MB "peak" of its own that it never reached; VmHWM
 belongs to this address space only.
 
-`release_large_buffers()` makes glibc give every buffer of 1 MiB or more back to the kernel when
-it is freed. By default glibc raises its mmap threshold to the size of any large block freed
-(up to 32 MiB): after the first 4.75 MB frame or 12.7 MB float field is freed, every frame,
-grey copy and temporary comes from the heaps of the threads that allocate them (capture,
-pipeline), is kept there when freed, and fragments them. Measured on the soak's road (4 min):
-200 MB resident with the default, 158 MB with the threshold fixed at 1 MiB, which also stops
-the heaps creeping upwards. The price, mapping and zeroing a frame's pages afresh, is about a
-millisecond a frame.
+Not done, measured: glibc keeps freed frames in its heaps (it raises its mmap threshold to the
+largest block freed), ~30 MB of the unit's ~200 MB resident on the soak's road. Fixing the
+threshold at 1 MiB (mallopt, or MALLOC_MMAP_THRESHOLD_) gave those back (173 against 202 MB)
+but cost 50 % more CPU per frame (22.7 against 15.0 ms: every frame's pages faulted in afresh);
+malloc_trim() every 10 s gave nothing back (200 MB). The heaps level off within minutes.
 
 `reset_peak()` starts the peak again from the memory resident now (`echo 5 >
 /proc/self/clear_refs`), so one phase of a long process (the hit-latency run of `anpr-edge
@@ -22,15 +19,8 @@ bench`) can be measured on its own.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import logging
 from pathlib import Path
 
-log = logging.getLogger(__name__)
-
-M_MMAP_THRESHOLD = -3  # mallopt() parameter, glibc's malloc.h
-LARGE_BUFFER_BYTES = 1024 * 1024
 STATUS = Path("/proc/self/status")
 CLEAR_REFS = Path("/proc/self/clear_refs")
 
@@ -63,16 +53,3 @@ def reset_peak() -> bool:
     except OSError:
         return False
 
-
-def release_large_buffers(threshold: int = LARGE_BUFFER_BYTES) -> bool:
-    """Fix glibc's mmap threshold (see the module's doc); False where libc is not glibc."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False  # musl, macOS: their allocators return large blocks anyway
-    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    done = mallopt(M_MMAP_THRESHOLD, threshold) == 1
-    if not done:
-        log.debug("mallopt(M_MMAP_THRESHOLD, %d) refused", threshold)
-    return done

@@ -42,7 +42,6 @@ from edge.unit.capture import Capture
 from edge.unit.console import StatusLine
 from edge.unit.health import ClockState, HealthReporter
 from edge.unit.hotlists import StoreReasons
-from edge.unit.memory import release_large_buffers
 from edge.unit.motion import MotionGate
 from edge.unit.notify import Notifier
 from edge.unit.pipeline import Pipeline, PipelineSettings, run_pipeline
@@ -102,7 +101,6 @@ def run_unit(
         stop.set()
 
     log.info("anpr-edge %s starting: unit %s", __version__, config.unit.id)
-    release_large_buffers()  # frames go back to the kernel when freed (edge.unit.memory)
     notifier.status("starting")
 
     # 0. The frame source, checked (not opened) before anything starts.
