@@ -52,4 +52,3 @@ def reset_peak() -> bool:
         return True
     except OSError:
         return False
-
