@@ -44,6 +44,11 @@ test-faults: setup  ## the long fault tests: 10 broker outages, 50 SIGKILLs, quo
 soak: setup  ## run the unit SOAK_MINUTES (60) on the synthetic road; memory, fds, threads to var/soak
 	$(BIN)/python tools/soak.py
 
+.PHONY: memory
+
+memory: setup  ## peak resident memory of the unit, start to stop, on the demo config and in `anpr-edge bench` (limit 300 MB); ~4 min
+	nice $(BIN)/python tools/memory.py
+
 .PHONY: arm64-check
 
 arm64-check: setup  ## install and run the unit in an emulated arm64 Pi root; ~15 min, needs root (docs/arm64-check.md)

@@ -32,6 +32,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CONFIG = ROOT / "firmware_config" / "demo.toml"
+KEPT_SECTIONS = ("Memory",)  # measured by other tools: see kept_sections()
 
 
 def _version(package: str) -> str | None:
@@ -277,7 +278,8 @@ def summarise(sections: dict[str, Any]) -> list[dict[str, Any]]:
         row("hit latency, capture → PUBACK", lat.get("median"), "ms (median)",
             f"p99 {lat.get('p99')} ms; {_get(h, 'hit_latency', 'hits')} hits in "
             f"{_get(h, 'hit_latency', 'seconds')} s of the real unit at "
-            f"{_get(h, 'hit_latency', 'fps')} fps", "hit_latency")  # fmt: skip
+            f"{_get(h, 'hit_latency', 'fps')} fps; its peak "
+            f"{_get(h, 'hit_latency', 'peak_rss_mb')} MB resident", "hit_latency")  # fmt: skip
     if "drain" in sections:
         d = sections["drain"]
         dd, lat = d.get("drain") or {}, d.get("hit_latency_ms") or {}
@@ -297,8 +299,8 @@ def summarise(sections: dict[str, Any]) -> list[dict[str, Any]]:
         dm = m.get("demo_memory") or {}
         row("demo unit resident memory", m.get("rss_mb"), "MB",
             f"max VmRSS after 10 s of `anpr-edge run` on demo.toml for {dm.get('seconds')} s "
-            f"({dm.get('fps')} fps, {dm.get('reads')} reads); the unit's own peak "
-            f"{dm.get('unit_peak_rss_mb')} MB", "demo_memory")  # fmt: skip
+            f"({dm.get('fps')} fps, {dm.get('reads')} reads); the unit's own peak (VmHWM, "
+            f"start to stop) {dm.get('unit_peak_rss_mb')} MB", "demo_memory")  # fmt: skip
     for name, h in sections.items():
         if not name.startswith("hotlist_"):
             continue
@@ -348,6 +350,18 @@ def render_markdown(report: dict[str, Any], plot: str | None) -> str:
     if notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in notes]
     return "\n".join(lines) + "\n"
+
+
+def kept_sections(previous: str) -> str:
+    """The sections of the previous file that other tools measure (`## Memory`: `make memory`
+    and `make soak`, an hour long), carried over so that a new report does not drop them."""
+    kept = []
+    for title in KEPT_SECTIONS:
+        start = previous.find(f"\n## {title}\n")
+        if start >= 0:
+            end = previous.find("\n## ", start + 1)
+            kept.append(previous[start : end if end >= 0 else len(previous)].rstrip("\n") + "\n")
+    return "".join(kept)
 
 
 def auto_notes(report: dict[str, Any]) -> list[str]:
@@ -467,7 +481,9 @@ def main(argv: list[str] | None = None) -> int:
     if drain and "error" not in drain and draw_drain_plot(drain, plot_path):
         plot = plot_path.name
     out.with_suffix(".json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    out.with_suffix(".md").write_text(render_markdown(report, plot))
+    markdown = out.with_suffix(".md")
+    kept = kept_sections(markdown.read_text() if markdown.exists() else "")
+    markdown.write_text(render_markdown(report, plot) + kept)
     for row in report["summary"]:
         print(f"{row['figure']}: {row['value']} {row['unit']} ({row['detail']})")
     print(f"load average: start {report['load_average_start']}, end {report['load_average_end']}")

@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.mark.skipif(find_mosquitto() is None, reason="mosquitto is not installed")
 def test_the_report_tool_runs_in_tiny_mode_and_writes_json_and_markdown(tmp_path):
     out = tmp_path / "bench"
+    # a section measured by other tools (make memory, make soak) survives a new report
+    out.with_suffix(".md").write_text("# Benchmarks\n\n## Memory\n\n- measured by hand\n")
     done = subprocess.run(
         [sys.executable, "-m", "bench.report", "--out", str(out), "--tiny"],
         cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
@@ -38,3 +40,4 @@ def test_the_report_tool_runs_in_tiny_mode_and_writes_json_and_markdown(tmp_path
     markdown = out.with_suffix(".md").read_text()
     assert markdown.startswith("# Benchmarks")
     assert "| Figure | Value |" in markdown and "| backlog drain |" in markdown
+    assert markdown.count("## Memory") == 1 and markdown.endswith("- measured by hand\n")

@@ -150,3 +150,6 @@ def test_bench_json_keys():
     for key in ("recogniser_ms", "detector_ms"):
         assert figures[key]["median"] > 0 and figures[key]["p90"] >= figures[key]["median"]
     assert figures["frame"] == [1456, 1088] and figures["threads"] == 1
+    # the whole command's peak resident memory, its own (VmHWM), within issue 12's 300 MB
+    memory = figures["memory"]
+    assert 50 < memory["vision_and_pipeline_peak_rss_mb"] <= memory["peak_rss_mb"] <= 300

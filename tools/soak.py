@@ -1,22 +1,25 @@
 """`make soak`: the real unit (`anpr-edge run`) on the synthetic road for a long while, watched
 from outside for leaks. Not part of CI.
 
-Every SOAK_SAMPLE_S (10 s) it samples the unit's process: resident memory (VmRSS), open file
-descriptors (/proc/PID/fd) and threads, with the unit's own figures from its status file
-(frames, reads, hits, delivered, backlog, store size). After SOAK_MINUTES (60) it stops the
-unit with SIGTERM and writes, under var/soak/:
+Every SOAK_SAMPLE_S (10 s) it samples the unit's process: resident memory (VmRSS) and its peak
+so far (VmHWM), open file descriptors (/proc/PID/fd) and threads, with the unit's own figures
+from its status file (frames, reads, hits, delivered, backlog, store size). The peak from start
+to stop is the unit's own VmHWM as its --json summary gives it after the stop (the start, with
+models, hotlists and the first frames, is in it: the samples begin once the unit runs). After
+SOAK_MINUTES (60) it stops the unit with SIGTERM and writes, under var/soak/:
 
 - `soak-STAMP.csv`: one row per sample;
 - `soak-STAMP.json`: for each of memory, fds and threads the first, last, min and max, the
   growth after the warm-up (the median of the last three samples less the median of the first
-  three after it) and the least-squares slope per hour after the warm-up; the unit's summary;
-  the verdict;
+  three after it; for memory also in % of the latter) and the least-squares slope per hour
+  after the warm-up; the peak (`peak_rss_mb`); the unit's summary; the verdict;
 - `run-STAMP/`: the run's config, store, status file and log.
 
 Exit status: 0 when after the warm-up (SOAK_WARMUP_MINUTES, default a fifth of the run, at
-most 10) memory grew at most SOAK_MAX_RSS_GROWTH_MB (25), file descriptors at most
-SOAK_MAX_FD_GROWTH (8), threads at most SOAK_MAX_THREAD_GROWTH (2), and the unit ran and stopped
-cleanly; 1 otherwise; 2 for a bad setting. SOAK_SOURCE sets the frame source (default
+most 10) memory grew at most SOAK_MAX_RSS_GROWTH_MB (25) and SOAK_MAX_RSS_GROWTH_PCT (5) %,
+file descriptors at most SOAK_MAX_FD_GROWTH (8), threads at most SOAK_MAX_THREAD_GROWTH (2), the
+peak stayed within SOAK_MAX_PEAK_RSS_MB (300), and the unit ran and stopped cleanly; 1
+otherwise; 2 for a bad setting. SOAK_SOURCE sets the frame source (default
 `synthetic:look=mixed,rate=40`: day and IR, a busy road). A local Mosquitto is started on a free
 port (the unit delivers as it would to the centre); without one installed the unit buffers
 everything in its outbox, which the figures then include.
@@ -46,7 +49,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 METRICS = ("rss_mb", "fds", "threads")
 UNIT_FIGURES = ("frames", "reads", "hits", "delivered_reads", "backlog_reads", "store_mb")
-COLUMNS = ("t_s", *METRICS, *UNIT_FIGURES)
+COLUMNS = ("t_s", *METRICS, "hwm_mb", *UNIT_FIGURES)
 UNIT_SUMMARY = ("exit_code", "seconds", "frames", "fps", "reads", "hits", "delivered", "backlog",
                 "errors", "rss_mb", "peak_rss_mb")  # fmt: skip
 STOP_TIMEOUT_S = 120.0
@@ -87,6 +90,7 @@ def proc_sample(pid: int) -> dict[str, float]:
     fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
     return {
         "rss_mb": round(int(fields["VmRSS"].split()[0]) / 1024, 1),
+        "hwm_mb": round(int(fields["VmHWM"].split()[0]) / 1024, 1),
         "fds": len(os.listdir(f"/proc/{pid}/fd")),
         "threads": int(fields["Threads"]),
     }
@@ -129,7 +133,7 @@ def slope_per_hour(points: list[tuple[float, float]]) -> float | None:
 
 def summarise(samples: list[dict], warmup_s: float) -> dict[str, dict]:
     after = [s for s in samples if s["t_s"] >= warmup_s]
-    result = {}
+    result: dict = {"rss_growth_after_warmup_pct": None}
     for metric in METRICS:
         values = [s[metric] for s in samples]
         late = [s[metric] for s in after]
@@ -137,6 +141,9 @@ def summarise(samples: list[dict], warmup_s: float) -> dict[str, dict]:
         if len(late) >= 2:
             head, tail = late[:3], late[-3:]
             growth = round(statistics.median(tail) - statistics.median(head), 2)
+        if metric == "rss_mb" and growth is not None and late:
+            base = statistics.median(late[:3])
+            result["rss_growth_after_warmup_pct"] = round(100.0 * growth / base, 2)
         result[metric] = {
             "first": values[0] if values else None,
             "last": values[-1] if values else None,
@@ -160,6 +167,8 @@ def main() -> int:
         "fds": setting("SOAK_MAX_FD_GROWTH", 8.0),
         "threads": setting("SOAK_MAX_THREAD_GROWTH", 2.0),
     }
+    max_growth_pct = setting("SOAK_MAX_RSS_GROWTH_PCT", 5.0)
+    max_peak_mb = setting("SOAK_MAX_PEAK_RSS_MB", 300.0)
     source = os.environ.get("SOAK_SOURCE", "synthetic:look=mixed,rate=40")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = REPO / "var" / "soak"
@@ -214,7 +223,8 @@ def main() -> int:
                     row.update(unit_figures(folder / "run" / "status.json"))
                     samples.append(row)
                     print(
-                        f"  {row['t_s'] / 60:6.1f} min  rss {row['rss_mb']:6.1f} MB  fds "
+                        f"  {row['t_s'] / 60:6.1f} min  rss {row['rss_mb']:6.1f} MB  peak "
+                        f"{row['hwm_mb']:6.1f} MB  fds "
                         f"{row['fds']:3d}  threads {row['threads']:3d}  frames {row['frames']}  "
                         f"reads {row['reads']}",
                         flush=True,
@@ -243,6 +253,15 @@ def main() -> int:
         growth = figures[metric]["growth_after_warmup"]
         if growth is not None and growth > limit:
             failures.append(f"{metric} grew {growth:g} after the warm-up (limit {limit:g})")
+    growth_pct = figures["rss_growth_after_warmup_pct"]
+    if growth_pct is not None and growth_pct > max_growth_pct:
+        failures.append(
+            f"memory grew {growth_pct:g} % after the warm-up (limit {max_growth_pct:g})"
+        )
+    # the unit's own VmHWM after its stop; the last sample's when the summary is missing
+    peak = unit_summary.get("peak_rss_mb") or max((s["hwm_mb"] for s in samples), default=None)
+    if peak is not None and peak > max_peak_mb:
+        failures.append(f"peak resident memory {peak:g} MB (limit {max_peak_mb:g})")
     if not [s for s in samples if s["t_s"] >= warmup_s]:
         failures.append("no sample after the warm-up: run longer than SOAK_WARMUP_MINUTES")
     with (out / f"soak-{stamp}.csv").open("w", newline="") as file:
@@ -256,7 +275,9 @@ def main() -> int:
         "sample_s": sample_s,
         "samples": len(samples),
         "warmup_s": warmup_s,
-        "limits_after_warmup": limits,
+        "limits_after_warmup": {**limits, "rss_pct": max_growth_pct},
+        "peak_rss_mb": peak,
+        "limit_peak_rss_mb": max_peak_mb,
         **figures,
         "unit": {key: unit_summary.get(key) for key in UNIT_SUMMARY},
         "run_folder": str(folder),
@@ -271,6 +292,10 @@ def main() -> int:
             f"warm-up grew {f['growth_after_warmup']} (slope {f['slope_per_hour_after_warmup']}"
             " per hour)"
         )
+    print(
+        f"soak: memory after the warm-up grew {growth_pct} %; peak {peak} MB resident from start "
+        "to stop"
+    )
     print(f"soak: {out / f'soak-{stamp}.json'} and .csv")
     for failure in failures:
         print(f"soak: FAILED: {failure}")

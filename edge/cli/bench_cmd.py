@@ -126,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
     from edge.config import load_config
     from edge.errors import UserError
     from edge.unit.bench import bench_hit_latency, bench_pipeline
+    from edge.unit.memory import peak_rss_mb, rss_mb
     from edge.vision.bench import bench_vision
 
     pipeline_frames = args.pipeline_frames or 15 * args.frames
@@ -139,8 +140,13 @@ def run(args: argparse.Namespace) -> int:
     args.threads = 1
     result = bench_vision(reader_from_args(args), frames=args.frames, plates=args.plates)
     result.update(bench_pipeline(pipeline_frames, threads=threads))
+    # the hit-latency run starts the process's peak again (to give its own): read it first
+    memory = {"vision_and_pipeline_peak_rss_mb": peak_rss_mb()}
     if latency_s > 0:
         result.update(bench_hit_latency(latency_s))
+        memory["hit_latency_peak_rss_mb"] = result["hit_latency"].get("peak_rss_mb")
+    peaks = [mb for mb in (*memory.values(), peak_rss_mb()) if mb is not None]
+    result["memory"] = {"peak_rss_mb": max(peaks, default=None), **memory, "rss_mb": rss_mb()}
     if args.json:
         print_json(result)
         return EXIT_OK
@@ -172,4 +178,12 @@ def run(args: argparse.Namespace) -> int:
         )
     elif "hit_latency" in result:
         print(f"hit latency: not measured ({result['hit_latency'].get('note', 'no hits')})")
+    memory = result["memory"]
+    latency_peak = memory.get("hit_latency_peak_rss_mb")
+    print(
+        f"memory:     peak {memory['peak_rss_mb']} MB resident (vision and pipeline "
+        f"{memory['vision_and_pipeline_peak_rss_mb']} MB"
+        + ("" if latency_peak is None else f"; the hit-latency run of the unit {latency_peak} MB")
+        + ")"
+    )
     return EXIT_OK

@@ -23,8 +23,11 @@ BODY_COLOURS: tuple[Colour, ...] = (
 )  # fmt: skip
 
 
-def draw_backdrop(rng: np.random.Generator, canvas: np.ndarray) -> None:
-    """Sky, buildings and trees above a horizon, road with markings and a kerb below it."""
+def draw_backdrop(rng: np.random.Generator, canvas: np.ndarray, textured_from: int = 0) -> None:
+    """Sky, buildings and trees above a horizon, road with markings and a kerb below it.
+    Rows above `textured_from` are left without their stains and grit (a caller that keeps
+    only the rows below saves the full-height float temporaries); the rows below are the same
+    as when the whole canvas is textured."""
     height, width = canvas.shape[:2]
     horizon = int(height * rng.uniform(0.15, 0.55)) if rng.random() < 0.75 else 0
     sky = jitter_colour(rng, pick(rng, ((235, 206, 170), (210, 210, 210), (120, 110, 100))), 25)
@@ -46,8 +49,11 @@ def draw_backdrop(rng: np.random.Generator, canvas: np.ndarray) -> None:
     _road_markings(rng, canvas, horizon)
     # stains and wear at a coarse scale, grit at a scale of a few pixels
     coarse = smooth_field(rng, height, width, int(rng.integers(4, 12)), -12.0, 12.0)
-    grit = smooth_field(rng, height, width, max(8, width // 3), -10.0, 10.0)
-    canvas[:] = add_signed(canvas, cv2.add(coarse, grit))
+    if textured_from:
+        coarse = coarse[textured_from:].copy()  # lets the full-height field go
+    grit = smooth_field(rng, height, width, max(8, width // 3), -10.0, 10.0)[textured_from:]
+    kept = canvas[textured_from:]
+    add_signed(kept, cv2.add(coarse, grit, dst=coarse), out=kept)
 
 
 def _windows(

@@ -14,6 +14,7 @@ from edge.synth.glyphs import glyph_mask, has_glyph
 
 Colour = tuple[int, int, int]  # BGR
 Box = tuple[int, int, int, int]  # x, y, w, h
+ADD_SIGNED_ROWS = 64  # band height of add_signed's and modulate's temporaries
 
 
 def blend_mask(
@@ -100,15 +101,33 @@ def fill(canvas: np.ndarray, colour: Colour, top: int = 0, bottom: int | None = 
 
 
 def modulate(image: np.ndarray, field: np.ndarray) -> np.ndarray:
-    """Multiply each pixel by a float32 (H, W) field, saturating: light and shade."""
-    return cv2.multiply(image, cv2.merge([field, field, field]), dtype=cv2.CV_8U)
+    """Multiply each pixel by a float32 (H, W) field, saturating: light and shade. In bands, as
+    add_signed: a whole frame's three-channel float field would be 19 MB at 1456×1088."""
+    out = np.empty_like(image)
+    for top in range(0, image.shape[0], ADD_SIGNED_ROWS):
+        rows = slice(top, top + ADD_SIGNED_ROWS)
+        band = field[rows]
+        out[rows] = cv2.multiply(image[rows], cv2.merge([band, band, band]), dtype=cv2.CV_8U)
+    return out
 
 
-def add_signed(image: np.ndarray, delta: np.ndarray) -> np.ndarray:
-    """Add a signed float32 (H, W) field to every channel, saturating at 0 and 255."""
-    raise_ = cv2.convertScaleAbs(cv2.max(delta, 0.0))
-    lower = cv2.convertScaleAbs(cv2.min(delta, 0.0))
-    return cv2.subtract(cv2.add(image, cv2.merge([raise_] * 3)), cv2.merge([lower] * 3))
+def add_signed(image: np.ndarray, delta: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Add a signed float32 (H, W) field to every channel, saturating at 0 and 255; into `out`
+    (which may be `image`) when given.
+
+    Done in bands of ADD_SIGNED_ROWS rows: every step is per pixel, so the result is the same,
+    but the float and three-channel temporaries are a band's, not a whole picture's (the
+    synthetic road's 1456×2176 street backdrop needed ~70 MB of them at once: the unit's
+    start-up peak)."""
+    out = np.empty_like(image) if out is None else out
+    for top in range(0, image.shape[0], ADD_SIGNED_ROWS):
+        rows = slice(top, top + ADD_SIGNED_ROWS)
+        band = delta[rows]
+        raise_ = cv2.convertScaleAbs(cv2.max(band, 0.0))
+        lower = cv2.convertScaleAbs(cv2.min(band, 0.0))
+        raise_, lower = cv2.merge([raise_] * 3), cv2.merge([lower] * 3)
+        out[rows] = cv2.subtract(cv2.add(image[rows], raise_), lower)
+    return out
 
 
 def random_colour(rng: np.random.Generator, low: int = 0, high: int = 256) -> Colour:

@@ -123,6 +123,14 @@ class Pipeline:
         self._emit_hit(Hit(read, matches), track, decided.text, frame.index)
 
     def _decide(self, track: Track) -> None:
+        try:
+            self._decide_read(track)
+        finally:
+            # its read is made, overview and all: the track is kept a while longer only to
+            # spot repeats (`_hits` holds the last 64 hits), without its 4.75 MB frame
+            track.best_frame = None
+
+    def _decide_read(self, track: Track) -> None:
         decided = track.vote(self.settings.region)
         no_hit = track.hit_vrm is None
         if (

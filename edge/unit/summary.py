@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import resource
 from datetime import timedelta
 from typing import Any
 
 import numpy as np
 
-from edge.unit.health import rss_mb
+from edge.unit.memory import peak_rss_mb, rss_mb
 from edge.unit.publisher import Publisher
 from edge.unit.stages import Counters
 
@@ -53,7 +52,7 @@ def run_summary(
             "errors": sync.get("errors", 0),
         },
         "rss_mb": rss_mb(),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": peak_rss_mb(),  # VmHWM: this process only (edge.unit.memory)
     }
 
 

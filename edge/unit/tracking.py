@@ -187,7 +187,9 @@ class Tracker:
         if score > track.best_score:
             track.best_score = score
             track.best_crop = crop.copy()
-            track.best_frame = frame if self.settings.keep_frames else None
+            # a decided track's read is made: no overview is taken from it any more
+            keep = self.settings.keep_frames and not track.decided
+            track.best_frame = frame if keep else None
 
     def _remember(self, track: Track, monotonic_s: float) -> None:
         horizon = self.settings.gap_s * RECENT_FACTOR

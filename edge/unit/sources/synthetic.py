@@ -42,19 +42,24 @@ IR_GAIN = 0.4
 NIGHT_GAIN = 0.25
 NOISE_SIGMA = {"day": 2.5, "ir": 4.0, "night": 5.0}
 SQUARE_REAR_SHARE = 0.1
+NOISE_BAND_ROWS = 64
+
+
+def draw_street(seed: int, size: tuple[int, int]) -> np.ndarray:
+    """The street in the raw colours, the same in every look. A camera pitched down the road
+    sees road, not sky: a street twice as tall is drawn and its lower half kept (a copy: a view
+    would keep the whole tall canvas alive), textured only there."""
+    width, height = size
+    tall = np.empty((2 * height, width, 3), np.uint8)
+    draw_backdrop(np.random.default_rng([seed, 2]), tall, textured_from=height)
+    return tall[height:].copy()
 
 
 class _Look:
-    """A look's backdrop (raw and lit) and its light field."""
+    """A look's backdrop (raw, shared by every look, and lit) and its light field."""
 
-    def __init__(self, seed: int, size: tuple[int, int], look: str):
+    def __init__(self, seed: int, size: tuple[int, int], look: str, raw: np.ndarray):
         width, height = size
-        rng = np.random.default_rng([seed, 2])  # the same street in every look
-        # a camera pitched down the road sees road, not sky: draw a street twice as tall and
-        # keep its lower half
-        tall = np.empty((2 * height, width, 3), np.uint8)
-        draw_backdrop(rng, tall)
-        raw = np.ascontiguousarray(tall[height:])
         light_rng = np.random.default_rng([seed, 3, len(look)])
         self.look = look
         self.field = smooth_field(light_rng, height, width, 4, 0.75, 1.15)
@@ -64,11 +69,16 @@ class _Look:
             self.field *= NIGHT_GAIN
         self.raw = raw
         self.lit = self.light(raw, self.field)
-        # sensor noise: one tile made once, cut at a random place per vehicle and frame
+        # sensor noise: one tile made once, cut at a random place per vehicle and frame; drawn
+        # in bands (the same numbers: the generator's stream does not depend on how it is cut)
+        # so the float64 temporaries are a band's, not 12.7 MB
         sigma = NOISE_SIGMA[look]
-        noise = light_rng.normal(0.0, sigma, (height, width)).astype(np.float32)
-        up = np.clip(np.round(noise), 0, 255).astype(np.uint8)
-        down = np.clip(np.round(-noise), 0, 255).astype(np.uint8)
+        up, down = np.empty((height, width), np.uint8), np.empty((height, width), np.uint8)
+        for top in range(0, height, NOISE_BAND_ROWS):
+            rows = min(NOISE_BAND_ROWS, height - top)
+            noise = light_rng.normal(0.0, sigma, (rows, width)).astype(np.float32)
+            up[top : top + rows] = np.clip(np.round(noise), 0, 255)
+            down[top : top + rows] = np.clip(np.round(-noise), 0, 255)
         self._noise = (up, down)  # one plane: a third of the memory of three
 
     def noise(self, rng: np.random.Generator, height: int, width: int):
@@ -117,12 +127,15 @@ class RoadRenderer:
         self.seed, self.size, self.look = seed, size, look
         self.camera = RoadCamera(*size)
         self._looks: dict[str, _Look] = {}
+        self._street: np.ndarray | None = None
         self._plates: dict[tuple[int, int, str], tuple[np.ndarray, np.ndarray, tuple]] = {}
         self._styles: dict[int, PlateStyle] = {}
 
     def _look(self, name: str) -> _Look:
         if name not in self._looks:
-            self._looks[name] = _Look(self.seed, self.size, name)
+            if self._street is None:
+                self._street = draw_street(self.seed, self.size)
+            self._looks[name] = _Look(self.seed, self.size, name, self._street)
         return self._looks[name]
 
     def render(self, t: float, vehicles: list[Vehicle], noise_seed: int):
