@@ -25,6 +25,7 @@ from typing import Any
 
 from edge.store.database import open_database
 from edge.store.reads import ReadStore
+from edge.unit.memory import rss_mb
 from edge.unit.payloads import HEALTH_SCHEMA, rfc3339
 from edge.unit.stages import Counters, Stage
 from edge.unit.status import identity, write_status_file
@@ -77,16 +78,6 @@ def disk_free_mb(path: Path) -> float | None:
         return round(shutil.disk_usage(path.parent).free / 1e6, 1)
     except OSError:
         return None
-
-
-def rss_mb() -> float | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except (OSError, ValueError):
-        pass
-    return None
 
 
 class HealthReporter:
