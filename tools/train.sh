@@ -17,6 +17,7 @@
 # 2200 steps on one thread (about an hour on a shared core, data included). It writes a
 # candidate to training/runs/candidates, never to edge/models: a new bundled model must first
 # improve real-dev without losing on synthetic gb (tools/eval_recogniser.sh measures it).
+# Then the same mix as a short fine-tune of the bundled recogniser (training/runs/candidates_ft).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -42,6 +43,19 @@ recogniser_real() {
     --real "$REAL_DATA/train" --real-share 0.25 --real-valid "$REAL_DATA/valid" \
     --steps 2200 --eval-every 500 --threads 1 --workers 1 --version 2.2.0 \
     2>&1 | tee $RUNS/recogniser_real.log
+  # the same mix as a fine-tune of the bundled recogniser: 800 steps at lr 5e-4, 30 % real; its
+  # weights from this run's rows stage if there is one, else recovered from the .tflite
+  INIT=$RUNS/recogniser_rows/recogniser.weights.h5
+  if [ ! -f $INIT ]; then
+    INIT=$RUNS/bundled/recogniser.weights.h5
+    mkdir -p $RUNS/bundled
+    $T training.tflite_weights edge/models/recogniser.tflite $INIT
+  fi
+  nice -n 19 $T training.recogniser --out $RUNS/candidates_ft --workdir $RUNS/recogniser_real_ft \
+    --init $INIT --lr 5e-4 --samples 40000 --row-samples 8000 --row-share 0.12 \
+    --real "$REAL_DATA/train" --real-share 0.3 --real-valid "$REAL_DATA/valid" \
+    --steps 800 --eval-every 400 --threads 1 --workers 1 --version 2.2.0 \
+    2>&1 | tee $RUNS/recogniser_real_ft.log
 }
 
 if [ "$STAGE" = recogniser-real ]; then
