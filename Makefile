@@ -3,7 +3,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help setup demo test lint check train clean
+.PHONY: help setup demo test lint check train train-real clean
 
 help:  ## list the commands
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -22,8 +22,11 @@ lint: setup  ## ruff
 
 check: lint test  ## lint, then tests
 
-train:  ## retrain both models from synthetic data (TensorFlow; ~1.5 h on 2 cores)
+train:  ## retrain both models from synthetic data (TensorFlow; ~1.5 h on 2 cores), then the real-data candidate
 	@tools/train.sh
+
+train-real:  ## only the recogniser on real + synthetic crops: a candidate in training/runs/candidates (~1 h, one core)
+	@REAL_DATA=$(or $(REAL_DATA),/work/data/real-train) tools/train.sh recogniser-real
 
 clean:  ## remove the demo state and caches (keeps .venv)
 	rm -rf var .pytest_cache .ruff_cache

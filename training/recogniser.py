@@ -77,12 +77,22 @@ def train(args: argparse.Namespace) -> None:
     import keras
     import tensorflow as tf
 
+    if args.threads:  # before any op runs: the machine's other cores belong to others
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     keras.utils.set_random_seed(args.seed)
     images, labels, lengths = data.recogniser_arrays(args.samples, args.seed, args.workers)
     val = data.recogniser_arrays(2000, args.seed + 1000, args.workers)
     if args.row_samples:  # rows of two-row plates, mixed into every batch
         rows = data.recogniser_arrays(args.row_samples, args.seed + 1, args.workers, rows=True)
         row_val = data.recogniser_arrays(1000, args.seed + 1001, args.workers, rows=True)
+    real = real_val = None
+    if args.real:  # real crops (training.real_crops), augmented afresh in every batch
+        from training import real_crops
+
+        real = real_crops.load(Path(args.real))
+        if args.real_valid:  # watched only, never selected on
+            real_val = real_crops.arrays(real_crops.load(Path(args.real_valid)), None)
     model = build_model()
     if args.init:  # fine-tune a previous model's weights
         model.load_weights(args.init)
@@ -115,14 +125,18 @@ def train(args: argparse.Namespace) -> None:
     out.mkdir(parents=True, exist_ok=True)
     started, history = time.monotonic(), []
     row_batch = round(args.batch * args.row_share) if args.row_samples else 0
+    real_batch = round(args.batch * args.real_share) if real else 0
     for i in range(1, args.steps + 1):
-        pick = rng.integers(0, len(images), args.batch - row_batch)
+        pick = rng.integers(0, len(images), args.batch - row_batch - real_batch)
         x, y, y_len = images[pick], labels[pick], lengths[pick]
         if row_batch:
             more = rng.integers(0, len(rows[0]), row_batch)
             x, y, y_len = (
                 np.concatenate([a, b[more]]) for a, b in zip((x, y, y_len), rows, strict=True)
             )
+        if real_batch:
+            more = real_crops.arrays(real, rng, rng.integers(0, len(real), real_batch))
+            x, y, y_len = (np.concatenate([a, b]) for a, b in zip((x, y, y_len), more, strict=True))
         loss = float(step(pack(x, RECOGNISER_PACK), y, y_len))
         if i % 100 == 0:
             print(f"step {i} loss {loss:.3f} {time.monotonic() - started:.0f}s", flush=True)
@@ -131,14 +145,38 @@ def train(args: argparse.Namespace) -> None:
             record = {"step": i, "loss": loss, "val_exact": accuracy}
             if row_batch:
                 record["val_rows_exact"] = exact_accuracy(model, *row_val)
+            if real_val is not None:
+                record["val_real_exact"] = exact_accuracy(model, *real_val)
             history.append(record)
             print(f"step {i} {record}", flush=True)
             model.save_weights(out / "recogniser.weights.h5")
     (out / "recogniser_history.json").write_text(json.dumps(history, indent=1))
-    export(model, images, args, history, time.monotonic() - started)
+    export(model, images, args, history, time.monotonic() - started, real)
 
 
-def export(model, images, args, history, seconds) -> None:
+def export_checkpoint(args: argparse.Namespace) -> None:
+    """Export the last saved checkpoint in --workdir (e.g. of a run still going or stopped),
+    calibrated on the same crops as at the end of a run."""
+    import tensorflow as tf
+
+    if args.threads:
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    images, _, _ = data.recogniser_arrays(args.samples, args.seed, args.workers)
+    real = None
+    if args.real:
+        from training import real_crops
+
+        real = real_crops.load(Path(args.real))
+    model = build_model()
+    model.load_weights(Path(args.workdir) / "recogniser.weights.h5")
+    val = data.recogniser_arrays(2000, args.seed + 1000, args.workers)
+    history = [{"step": "checkpoint", "val_exact": exact_accuracy(model, *val)}]
+    print(f"checkpoint {history[0]}", flush=True)
+    export(model, images, args, history, 0.0, real)
+
+
+def export(model, images, args, history, seconds, real=None) -> None:
     from training.export import check_int8_model, convert_int8, write_model
 
     # Same weights with a static batch of one: no dynamic-shape ops in the exported graph.
@@ -146,6 +184,14 @@ def export(model, images, args, history, seconds) -> None:
     static.set_weights(model.get_weights())
     model = static
     rep = [pack(images[i], RECOGNISER_PACK).astype(np.float32) / 255.0 for i in range(0, 2100, 7)]
+    if real:  # calibrate on real crops too: their contrast and noise are not the generator's
+        from training import real_crops
+
+        picks = np.random.default_rng(args.seed).choice(len(real), min(100, len(real)), False)
+        rep += [
+            pack(image, RECOGNISER_PACK).astype(np.float32) / 255.0
+            for image in real_crops.arrays(real, None, picks)[0]
+        ]
     content = convert_int8(model, rep)
     io = check_int8_model(content, pack(images[0], RECOGNISER_PACK))
     write_model(
@@ -162,6 +208,12 @@ def export(model, images, args, history, seconds) -> None:
                 f"({args.row_share:.0%} of each batch), init {args.init}"
                 if args.row_samples
                 else ""
+            )
+            + (
+                f", plus {len(real)} real crops of {args.real} ({args.real_share:.0%} of each "
+                "batch, augmented)"
+                if real
+                else ""
             ),
             "seed": args.seed,
             "steps": args.steps,
@@ -173,6 +225,7 @@ def export(model, images, args, history, seconds) -> None:
             "synthetic_val_rows_exact_float": (
                 history[-1].get("val_rows_exact") if history else None
             ),
+            "real_valid_exact_float": history[-1].get("val_real_exact") if history else None,
         },
         extra={
             "input_packing": RECOGNISER_PACK,
@@ -185,19 +238,18 @@ def export(model, images, args, history, seconds) -> None:
 
 
 def main(argv=None) -> None:
-    train(
-        parse_args(
-            "train the plate recogniser",
-            argv,
-            samples=160_000,
-            steps=5000,
-            batch=64,
-            seed=11,
-            eval_every=1000,
-            version="2.0.0",
-            extra=add_options,
-        )
+    args = parse_args(
+        "train the plate recogniser",
+        argv,
+        samples=160_000,
+        steps=5000,
+        batch=64,
+        seed=11,
+        eval_every=1000,
+        version="2.0.0",
+        extra=add_options,
     )
+    (export_checkpoint if args.export_only else train)(args)
 
 
 def add_options(parser) -> None:
@@ -207,6 +259,20 @@ def add_options(parser) -> None:
         "--row-samples", type=int, default=0, help="row crops of two-row plates (0: none)"
     )
     parser.add_argument("--row-share", type=float, default=0.25, help="their share of a batch")
+    parser.add_argument(
+        "--real",
+        help="a labelled dataset folder (DESIGN §1) of real photos, its train split only "
+        "(e.g. /work/data/real-train/train): plates with text, cut as the unit cuts them",
+    )
+    parser.add_argument(
+        "--real-share", type=float, default=0.25, help="real crops' share of each batch"
+    )
+    parser.add_argument(
+        "--real-valid", help="a real dataset folder to watch (exact reads), never trained on"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=0, help="TensorFlow intra- and inter-op threads (0: all)"
+    )
 
 
 if __name__ == "__main__":
