@@ -22,9 +22,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from edge.store.reads import rfc3339
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +105,6 @@ class StoreCondition:
             "store %s was %s while the unit ran; carrying on in a fresh store", self.path, how
         )
 
-    def busy(self) -> bool:
-        return self.state in ("busy", "disk full", "error")
-
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return {
@@ -124,7 +122,4 @@ class StoreCondition:
 
 
 def _utc(seconds: float | None) -> str | None:
-    if seconds is None:
-        return None
-    moment = datetime.fromtimestamp(seconds, UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return None if seconds is None else rfc3339(seconds)
