@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.unit.truth import read_truth, score
+from edge.capture.truth import read_truth, score
 from tests.conftest import REPO
 from tests.test_unit_support import (
     Subscriber,

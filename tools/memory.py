@@ -75,7 +75,7 @@ def run_demo(seconds: float, broker_port: int, folder: Path) -> dict:
     config.write_text(text)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     subprocess.run(
-        [sys.executable, "-m", "edge.unit.demo", "--config", str(config)],
+        [sys.executable, "-m", "edge.devtools.demo", "--config", str(config)],
         check=True, capture_output=True, cwd=folder, env=env,
     )  # fmt: skip
     command = [sys.executable, "-m", "edge", "run", "--config", str(config), "--json"]
@@ -115,7 +115,7 @@ def _watched(command: list[str], folder: Path, env: dict, peak_key: str | None) 
 
 
 def main() -> int:
-    from edge.unit.localbroker import LocalBroker, find_mosquitto
+    from edge.devtools.localbroker import LocalBroker, find_mosquitto
 
     seconds = float(os.environ.get("MEMORY_SECONDS", "60"))
     limit = float(os.environ.get("MEMORY_MAX_PEAK_MB", "300"))

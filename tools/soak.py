@@ -42,8 +42,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from edge.config import load_config
-from edge.unit.demo import prepare_demo_hotlist
-from edge.unit.localbroker import LocalBroker, find_mosquitto
+from edge.devtools.demo import prepare_demo_hotlist
+from edge.devtools.localbroker import LocalBroker, find_mosquitto
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -138,8 +138,8 @@ def sign_command(args: argparse.Namespace) -> int:
 
 def publish_command(args: argparse.Namespace) -> int:
     from edge.config import load_secrets
-    from edge.hotlist.mqtt_client import BrokerSettings
     from edge.hotlist.publish import publish_bundle
+    from edge.mqtt import BrokerSettings
 
     host, _, port = args.broker.rpartition(":")
     if not host or not port.isdigit() or not 1 <= int(port) <= 65535:

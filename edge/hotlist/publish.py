@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from paho.mqtt.enums import MQTTErrorCode
 
 from edge.errors import RuntimeFailure, UserError
-from edge.hotlist.mqtt_client import BrokerSettings, ConnackWaiter, make_client
 from edge.hotlist.payload import GZIP_WBITS
+from edge.mqtt import BrokerSettings, ConnackWaiter, make_client
 
 HEADER_PEEK_BYTES = 64 * 1024
 

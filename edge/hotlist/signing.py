@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from edge.errors import UserError
-from edge.hotlist.files import write_private
+from edge.files import write_private
 
 KEY_ID_HEX = 16
 

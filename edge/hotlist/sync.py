@@ -40,12 +40,12 @@ from edge.hotlist.bundle import envelope_limit
 from edge.hotlist.index import IndexHolder
 from edge.hotlist.intake import SpoolIntake
 from edge.hotlist.loading import load_index
-from edge.hotlist.mqtt_client import BrokerSettings
 from edge.hotlist.rejections import BundleRejected, Reason
 from edge.hotlist.signing import PublicKey
 from edge.hotlist.spool import Spool, Spooled
 from edge.hotlist.store import HotlistStore
 from edge.hotlist.storefile import open_hotlists
+from edge.mqtt import BrokerSettings
 from edge.uplink.connection import SESSION_EXPIRY_S, Connection, shared
 
 log = logging.getLogger(__name__)

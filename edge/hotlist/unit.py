@@ -11,10 +11,10 @@ from contextlib import contextmanager
 from edge.config import Config
 from edge.hotlist.fuzzy import FuzzyPolicy
 from edge.hotlist.index import IndexHolder
-from edge.hotlist.mqtt_client import BrokerSettings
 from edge.hotlist.signing import PublicKey, load_trusted_keys
 from edge.hotlist.storefile import open_hotlists
 from edge.hotlist.sync import HotlistSync, SyncSettings
+from edge.mqtt import BrokerSettings
 from edge.uplink.connection import Connection
 
 MB = 1024 * 1024

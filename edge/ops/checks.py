@@ -15,15 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
+from edge.capture.sources import make_source
 from edge.config import Config
 from edge.errors import RuntimeFailure
-from edge.hotlist.mqtt_client import BrokerSettings, ConnackWaiter, make_client
+from edge.mqtt import BrokerSettings, ConnackWaiter, make_client
 from edge.ops.config_files import tls_problems
 from edge.ops.credentials import UNIT_FILES, load_credentials, resolve
 from edge.ops.feed import FrameFeed
 from edge.tls_check import explain_tls_failure
 from edge.unit.health import ClockState
-from edge.unit.sources import make_source
 from edge.uplink.connection import session_kept
 from edge.vision.detector import Detector
 from edge.vision.recogniser import Recogniser
@@ -97,7 +97,7 @@ def check_camera(config: Config) -> CheckResult:
 
 
 def check_broker(config: Config) -> CheckResult:
-    """Connects as the unit does (edge.hotlist.mqtt_client: TLS identity, credentials), and
+    """Connects as the unit does (edge.mqtt: TLS identity, credentials), and
     counts only a successful CONNACK: with TLS 1.3 a refused client certificate shows only
     after `connect()` has returned (../shared/NOTES.md)."""
     config = with_credential_sources(config)

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edge.capture.sources import make_source
 from edge.config import Config
 from edge.errors import RuntimeFailure
 from edge.ops import imaging
 from edge.ops.feed import FrameFeed
 from edge.records import Box, Frame
-from edge.unit.sources import make_source
 from edge.vision.reader import PlateReader, PlateResult
 
 WARMUP_FRAMES = 4

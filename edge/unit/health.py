@@ -23,12 +23,12 @@ from datetime import time as day_time
 from pathlib import Path
 from typing import Any
 
+from edge.stages import Counters, Stage
 from edge.store.database import open_database
 from edge.store.reads import ReadStore
 from edge.unit.memory import rss_mb
-from edge.unit.payloads import HEALTH_SCHEMA, rfc3339
-from edge.unit.stages import Counters, Stage
 from edge.unit.status import identity, write_status_file
+from edge.uplink.payloads import HEALTH_SCHEMA, rfc3339
 
 __all__ = ["ClockState", "HealthReporter", "local_day_start", "write_status_file"]
 
@@ -182,7 +182,7 @@ class HealthReporter:
 
 
 def _store_figures(store: ReadStore | None) -> dict[str, Any]:
-    if store is None:  # being replaced (edge.unit.writer): the next figures will have them
+    if store is None:  # being replaced (edge.store.writer): the next figures will have them
         return {
             "backlog": {"hits": None, "reads": None, "oldest_age_s": None},
             "store_mb": None,

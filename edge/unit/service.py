@@ -34,34 +34,34 @@ from pathlib import Path
 from typing import Any
 
 from edge import __version__
+from edge.capture.sources import make_source
+from edge.capture.stage import Capture
 from edge.config import Config
 from edge.hotlist.index import IndexHolder
 from edge.hotlist.matcher import Matcher
-from edge.hotlist.mqtt_client import BrokerSettings
+from edge.hotlist.reasons import StoreReasons
 from edge.hotlist.storefile import open_hotlists
 from edge.hotlist.unit import fuzzy_policy, make_sync
+from edge.mqtt import BrokerSettings
+from edge.stages import Counters, Stage, start_stage
 from edge.store.database import open_database
 from edge.store.reads import ReadStore
-from edge.unit.capture import Capture
+from edge.store.writer import END, StoreSettings, StoreWriter
+from edge.track.pipeline import Pipeline, PipelineSettings, run_pipeline
+from edge.track.reading import ReadContext
+from edge.track.tracking import Tracker, TrackSettings
 from edge.unit.console import StatusLine
 from edge.unit.health import ClockState, HealthReporter
-from edge.unit.hotlists import StoreReasons
-from edge.unit.motion import MotionGate
 from edge.unit.notify import Notifier
-from edge.unit.pipeline import Pipeline, PipelineSettings, run_pipeline
-from edge.unit.publisher import Publisher
-from edge.unit.reading import ReadContext
 from edge.unit.signals import retry_on_sigusr1, signals_stop
-from edge.unit.sources import make_source
-from edge.unit.stages import Counters, Stage, start_stage
 from edge.unit.status import STATUS_FILE_S, StatusFile, bare_status
 from edge.unit.storewait import open_when_possible
 from edge.unit.summary import run_summary, status_text
 from edge.unit.supervisor import Supervisor
-from edge.unit.topics import Topics
-from edge.unit.tracking import Tracker, TrackSettings
-from edge.unit.writer import END, StoreSettings, StoreWriter
 from edge.uplink.connection import Connection
+from edge.uplink.publisher import Publisher
+from edge.uplink.topics import Topics
+from edge.vision.motion import MotionGate
 from edge.vision.reader import PlateReader
 
 log = logging.getLogger(__name__)

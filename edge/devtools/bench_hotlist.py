@@ -53,7 +53,7 @@ def run_benchmark(
         command = [
             sys.executable,
             "-m",
-            "edge.hotlist.bench",
+            "edge.devtools.bench_hotlist",
             str(bundle),
             str(public),
             str(folder / "store.db"),
@@ -239,8 +239,8 @@ def latencies(holder, index, rng: np.random.Generator, reads: int) -> dict:
 
 def fuzzy_quality(holder, rng: np.random.Generator, reads: int, crops: int, seed: int) -> dict:
     """False hits of each policy on random plates, without and with the recogniser's
-    confidences (edge.hotlist.bench_reads), and how many real misreads each recovers."""
-    from edge.hotlist.bench_reads import misread_recovery, sample_recogniser
+    confidences (edge.devtools.bench_hotlist_reads), and how many real misreads each recovers."""
+    from edge.devtools.bench_hotlist_reads import misread_recovery, sample_recogniser
     from edge.hotlist.fuzzy import FuzzyPolicy
 
     sample = sample_recogniser(crops, seed) if crops > 0 else None

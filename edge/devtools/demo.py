@@ -5,7 +5,7 @@ Private keys are never committed: they are generated beside the configured publi
 demo config trusts `var/demo-keys/centre-a.pub` and `centre-b.pub`), 0600. Every sixth vehicle
 of the road's plan (deterministic by `camera.seed`) is put on the first configured list, with a
 version from the clock so that each run's list supersedes the last. Run as
-`python -m edge.unit.demo [--config PATH]` (what `make demo` does before `anpr-edge run`).
+`python -m edge.devtools.demo [--config PATH]` (what `make demo` does before `anpr-edge run`).
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ import logging
 import time
 from pathlib import Path
 
+from edge.capture.sources.road import RoadPlan
 from edge.config import Config, load_config
 from edge.hotlist.apply import BundleApplier
 from edge.hotlist.bundle import seal, snapshot_payload, utc_now
 from edge.hotlist.signing import generate_keypair, load_signing_key
 from edge.hotlist.store import HotlistStore
 from edge.hotlist.unit import max_payload_bytes, open_store, trusted_keys
-from edge.unit.sources.road import RoadPlan
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ import queue
 import threading
 import time
 
-from edge.unit.sources import FrameSource, SourceStalled
-from edge.unit.stages import Counters, Stage
+from edge.capture.sources import FrameSource, SourceStalled
+from edge.stages import Counters, Stage
 
 log = logging.getLogger(__name__)
 

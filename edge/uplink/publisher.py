@@ -37,16 +37,16 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from edge.hotlist.mqtt_client import BrokerSettings
+from edge.mqtt import BrokerSettings
+from edge.stages import Counters, Stage
 from edge.store.database import open_database
 from edge.store.reads import Kind, OutboxItem, ReadStore
 from edge.tls_check import explain_tls_failure
-from edge.unit.commands import CommandDesk, Rejected
-from edge.unit.payloads import encode, status_payload
-from edge.unit.sendorder import SendOrder
-from edge.unit.stages import Counters, Stage
-from edge.unit.topics import Topics
+from edge.uplink.commands import CommandDesk, Rejected
 from edge.uplink.connection import Connection, shared
+from edge.uplink.payloads import encode, status_payload
+from edge.uplink.send_order import SendOrder
+from edge.uplink.topics import Topics
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ class Publisher:
         self._inflight: dict[int, tuple[OutboxItem, float]] = {}
         self._timings: dict[int, tuple[float, float]] = {}
         self.order: SendOrder | None = None  # made in the stage's thread (its own connection)
-        self.generation = 0  # of the store file (edge.unit.writer): numbers are per file
+        self.generation = 0  # of the store file (edge.store.writer): numbers are per file
         self._conn: sqlite3.Connection | None = None
         self._resync_at: float | None = None
         self._closing_at: float | None = None

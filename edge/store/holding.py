@@ -18,9 +18,9 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from edge.records import HitDecided, ReadDecided
 from edge.store.reads import Kind
-from edge.unit.payloads import encode, hit_payload, read_payload, rfc3339
-from edge.unit.pipeline import HitDecided, ReadDecided
+from edge.uplink.payloads import encode, hit_payload, read_payload, rfc3339
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ class Topics:
 
     @property
     def cmd(self) -> str:
-        """Commands from the centre (edge.unit.commands)."""
+        """Commands from the centre (edge.uplink.commands)."""
         return self._of("cmd")
 
     @property

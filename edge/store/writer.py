@@ -2,12 +2,12 @@
 
 Events queue up from the pipeline (decided hits and reads) and the publisher (PUBACKs);
 `submit` never blocks and never refuses. The writer moves what is waiting into its holding area
-(`edge.unit.holding`), writes it in one explicit transaction (hits first), commits, and only
+(`edge.store.holding`), writes it in one explicit transaction (hits first), commits, and only
 then hands each new record to the publisher: a read is durable before it can be sent.
 
 No writer elsewhere can make it lose a record. When a commit fails (another process holds the
 write lock, the disk is full, any other SQLite error) the records go back into the holding
-area, health says why (`edge.unit.storecondition`), and the writer tries again with back-off
+area, health says why (`edge.store.condition`), and the writer tries again with back-off
 while it goes on taking new events. Every few seconds it also checks that the file at
 `storage.path` is still the one it writes to (`edge.store.recovery`) and that the file system
 keeps `storage.min_free_mb` free, evicting delivered reads to make room when it does not. Every
@@ -25,10 +25,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from edge.records import HitDecided, ReadDecided
+from edge.stages import Counters, Stage
+from edge.store.condition import StoreCondition
 from edge.store.database import fault_of, free_bytes, open_database, transaction
-from edge.store.reads import Kind, OutboxItem, ReadStore
-from edge.store.recovery import FileId, copy_owed, file_id, remove_stale_sidecars
-from edge.unit.holding import (
+from edge.store.holding import (
     Delivered,
     Holding,
     drop_spill,
@@ -38,9 +39,8 @@ from edge.unit.holding import (
     spill_path,
     take_spill,
 )
-from edge.unit.pipeline import HitDecided, ReadDecided
-from edge.unit.stages import Counters, Stage
-from edge.unit.storecondition import StoreCondition
+from edge.store.reads import Kind, OutboxItem, ReadStore
+from edge.store.recovery import FileId, copy_owed, file_id, remove_stale_sidecars
 
 log = logging.getLogger(__name__)
 

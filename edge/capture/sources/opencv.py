@@ -16,8 +16,8 @@ from typing import Any
 
 import cv2
 
+from edge.capture.sources.base import ClockCheck, FrameSource, SourceStalled, never_synced, utc_now
 from edge.records import Frame
-from edge.unit.sources.base import ClockCheck, FrameSource, SourceStalled, never_synced, utc_now
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from edge.records import Frame, PlateObservation, new_read_id
-from edge.unit.voting import Vote, vote
+from edge.track.voting import Vote, vote
 from edge.vision.reader import PlateResult
 
 GATE_HEIGHTS = 4.0  # how far (in plate heights) from the prediction an observation may join

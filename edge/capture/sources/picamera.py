@@ -19,9 +19,9 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from edge.capture.sources.base import ClockCheck, FrameSource, never_synced, utc_now
 from edge.errors import RuntimeFailure
 from edge.records import Frame
-from edge.unit.sources.base import ClockCheck, FrameSource, never_synced, utc_now
 
 BUFFERS = 4
 

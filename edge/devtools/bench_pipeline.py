@@ -21,16 +21,16 @@ from typing import Any
 
 import numpy as np
 
+from edge.capture.sources.synthetic import SyntheticRoad
 from edge.config import load_config
 from edge.hotlist.fuzzy import FuzzyPolicy
 from edge.hotlist.index import IndexHolder
 from edge.hotlist.matcher import Matcher
-from edge.unit.motion import MotionGate
-from edge.unit.pipeline import Pipeline, PipelineSettings
-from edge.unit.reading import ReadContext
-from edge.unit.sources.synthetic import SyntheticRoad
-from edge.unit.stages import Counters
-from edge.unit.tracking import Tracker, TrackSettings
+from edge.stages import Counters
+from edge.track.pipeline import Pipeline, PipelineSettings
+from edge.track.reading import ReadContext
+from edge.track.tracking import Tracker, TrackSettings
+from edge.vision.motion import MotionGate
 from edge.vision.reader import PlateReader
 
 FRAME_SIZE = (1456, 1088)
@@ -92,8 +92,8 @@ def bench_pipeline(frames: int = 600, threads: int = 2, seed: int = 21) -> dict[
 
 
 def bench_hit_latency(seconds: float = 60.0, fps: float = BENCH_FPS) -> dict[str, Any]:
-    from edge.unit.demo import prepare_demo_hotlist
-    from edge.unit.localbroker import LocalBroker, find_mosquitto
+    from edge.devtools.demo import prepare_demo_hotlist
+    from edge.devtools.localbroker import LocalBroker, find_mosquitto
     from edge.unit.memory import peak_rss_mb, reset_peak
     from edge.unit.notify import Notifier
     from edge.unit.service import RunOptions, run_unit

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 import cv2
 
 from edge.hotlist.matcher import Matcher
-from edge.records import Frame, Hit, PlateRead
-from edge.unit.motion import MotionGate
-from edge.unit.reading import ReadContext, make_read
-from edge.unit.stages import Counters, Stage
-from edge.unit.tracking import Track, Tracker
+from edge.records import Frame, Hit, HitDecided, ReadDecided
+from edge.stages import Counters, Stage
+from edge.track.reading import ReadContext, make_read
+from edge.track.tracking import Track, Tracker
+from edge.vision.motion import MotionGate
 from edge.vision.reader import PlateReader, crop
 
 log = logging.getLogger(__name__)
@@ -35,19 +35,6 @@ MIN_READ_CHARS = 2  # no registration is shorter ("A 1"); one character is a fra
 NEAR_S, NEAR_HEIGHTS = 0.4, 5.0  # a fragment's track beside its whole plate's
 TAKEN_KEPT = 1024  # frames whose taking time is remembered (for hit latency)
 POLL_S = 0.5
-
-
-@dataclass(frozen=True)
-class HitDecided:
-    hit: Hit
-    readable_mono: float  # when the plate was first read as it is now (monotonic)
-    decided_mono: float  # the frame that made enough frames agree
-
-
-@dataclass(frozen=True)
-class ReadDecided:
-    read: PlateRead
-    hit: bool
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ class Counters:
     delivered_reads: int = 0
     delivered_hits: int = 0
     publish_failures: int = 0
-    commands: int = 0  # accepted from the centre (edge.unit.commands)
+    commands: int = 0  # accepted from the centre (edge.uplink.commands)
     commands_rejected: int = 0
     camera_stalls: int = 0
     errors: int = 0  # exceptions logged with traceback, in any stage

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.plates.distance import levenshtein
-from edge.unit.payloads import rfc3339
+from edge.uplink.payloads import rfc3339
 
 COLUMNS = (
     "vehicle_id",

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from edge.records import Direction, PlateRead
-from edge.unit.images import overview_jpeg, patch_jpeg
-from edge.unit.tracking import Track
-from edge.unit.voting import Vote
+from edge.track.patches import overview_jpeg, patch_jpeg
+from edge.track.tracking import Track
+from edge.track.voting import Vote
 
 GROWTH = 1.15  # plate height ratio (last/first) that says the vehicle came nearer
 DRIFT_HEIGHTS = 0.5  # vertical travel, in plate heights, that says which way it went

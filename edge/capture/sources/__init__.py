@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from edge.capture.sources.base import ClockCheck, FrameSource, SourceStalled, never_synced
+from edge.capture.truth import TruthRecorder
 from edge.config import Config
 from edge.errors import UserError
-from edge.unit.sources.base import ClockCheck, FrameSource, SourceStalled, never_synced
-from edge.unit.truth import TruthRecorder
 
 __all__ = ["FrameSource", "SourceStalled", "make_source", "parse_spec"]
 
@@ -71,7 +71,7 @@ def make_source(
     if truth is not None and kind != "synthetic":
         raise UserError("--truth needs the synthetic source (camera.source or --source synthetic)")
     if kind == "synthetic":
-        from edge.unit.sources.synthetic import SyntheticRoad
+        from edge.capture.sources.synthetic import SyntheticRoad
 
         options = _synthetic_options(rest if spec else "")
         fps = options.get("fps", camera.fps)
@@ -86,16 +86,16 @@ def make_source(
             clock_synced=clock_synced,
         )
     if kind == "images":
-        from edge.unit.sources.images import ImageFolder
+        from edge.capture.sources.images import ImageFolder
 
         return ImageFolder(Path(rest), camera.fps, clock_synced)
     if kind == "opencv":
-        from edge.unit.sources.opencv import OpenCvSource
+        from edge.capture.sources.opencv import OpenCvSource
 
         return OpenCvSource(
             rest, fps=camera.fps, resolution=tuple(camera.resolution), clock_synced=clock_synced
         )
-    from edge.unit.sources.picamera import PiCamera
+    from edge.capture.sources.picamera import PiCamera
 
     camera_num = camera.camera_num
     if spec and rest:
