@@ -219,6 +219,7 @@ def status_command(args: argparse.Namespace) -> int:
 
 def check_command(args: argparse.Namespace) -> int:
     from edge.hotlist import unit
+    from edge.hotlist.fuzzy import FuzzyPolicy
     from edge.hotlist.keys import normalise_vrm
     from edge.hotlist.matcher import match_in_store
     from edge.hotlist.store import HotlistStore
@@ -229,7 +230,7 @@ def check_command(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UserError(f"VRM {args.vrm!r}: {exc}") from None
     with unit.open_store(config) as conn:
-        matches = match_in_store(HotlistStore(conn), vrm, unit.fuzzy_policy(config))
+        matches = match_in_store(HotlistStore(conn), vrm, FuzzyPolicy.from_config(config))
     rows = [
         {
             "list": m.list_id,

@@ -96,7 +96,7 @@ def bench_hit_latency(seconds: float = 60.0, fps: float = BENCH_FPS) -> dict[str
     from edge.devtools.localbroker import LocalBroker, find_mosquitto
     from edge.unit.memory import peak_rss_mb, reset_peak
     from edge.unit.notify import Notifier
-    from edge.unit.service import RunOptions, run_unit
+    from edge.unit.service import RunOptions, Unit
 
     binary = find_mosquitto()
     if binary is None:
@@ -106,11 +106,8 @@ def bench_hit_latency(seconds: float = 60.0, fps: float = BENCH_FPS) -> dict[str
         config = load_config(path)
         prepare_demo_hotlist(config, str(path), every=2)
         peak_reset = reset_peak()
-        summary = run_unit(
-            config,
-            RunOptions(source=f"synthetic:rate=60,look=ir,fps={fps}", duration_s=seconds),
-            notifier=Notifier(None),
-        )
+        options = RunOptions(source=f"synthetic:rate=60,look=ir,fps={fps}", duration_s=seconds)
+        summary = Unit(config, options, notifier=Notifier(None)).run()
     latency = summary["hit_latency_ms"]
     return {
         "hit_latency_ms": None if latency is None else {k: latency[k] for k in ("median", "p99")},

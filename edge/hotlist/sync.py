@@ -32,6 +32,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
@@ -47,6 +48,10 @@ from edge.hotlist.store import HotlistStore
 from edge.hotlist.storefile import open_hotlists
 from edge.mqtt import BrokerSettings
 from edge.uplink.connection import SESSION_EXPIRY_S, Connection, shared
+from edge.uplink.topics import BUNDLE_KINDS, all_hotlists, hotlist_topic
+
+if TYPE_CHECKING:
+    from edge.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +59,7 @@ PARKED_PER_LIST = 16
 POLL_S = 0.5  # how often the worker looks at the stop event when idle
 LOCKED_BACKOFF_S = (0.5, 10.0)  # waiting for another writer of the store: doubling
 
+MB = 1024 * 1024
 
 @dataclass(frozen=True)
 class SyncSettings:
@@ -65,6 +71,15 @@ class SyncSettings:
     session_expiry_s: int = SESSION_EXPIRY_S
     spool_max_files: int | None = None  # None: edge.hotlist.spool's defaults
     spool_max_bytes: int | None = None
+
+    @classmethod
+    def from_config(cls, config: Config) -> SyncSettings:
+        return cls(
+            prefix=config.mqtt.topic_prefix,
+            lists=tuple(config.hotlist.lists),
+            store_path=str(config.storage.hotlist_file),
+            max_payload_bytes=config.hotlist.max_bundle_mb * MB,
+        )
 
 
 @dataclass
@@ -100,16 +115,16 @@ class HotlistSync:
         self._connects: queue.Queue[bool] = queue.Queue()  # session_present of each CONNACK
         self._states = {list_id: _ListState() for list_id in settings.lists}
         self._topics = {
-            f"{settings.prefix}/hotlists/{list_id}/{kind}": (list_id, kind)
+            hotlist_topic(settings.prefix, list_id, kind): (list_id, kind)
             for list_id in settings.lists
-            for kind in ("snapshot", "delta")
+            for kind in BUNDLE_KINDS
         }
         self.connection.on_connect(self._on_connect)
         self.connection.on_disconnect(self._on_disconnect)
         self.intake = SpoolIntake(
             self.connection, self.spool, self._topics, settings.max_payload_bytes, self.counters
         )
-        self.connection.route(f"{settings.prefix}/hotlists/#", self.intake.on_message)
+        self.connection.route(all_hotlists(settings.prefix), self.intake.on_message)
         self._thread = threading.Thread(target=self._run, name="hotlist-sync", daemon=True)
 
     def start(self) -> None:
@@ -335,7 +350,7 @@ class HotlistSync:
 
     def _request_snapshot(self, list_id: str, state: _ListState) -> None:
         state.waiting_since = time.monotonic()
-        topic = f"{self.settings.prefix}/hotlists/{list_id}/snapshot"
+        topic = hotlist_topic(self.settings.prefix, list_id, "snapshot")
         log.info(
             "hotlist %s: waiting for a snapshot; asking the broker for the retained one", list_id
         )

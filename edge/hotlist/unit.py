@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from edge.config import Config
-from edge.hotlist.fuzzy import FuzzyPolicy
 from edge.hotlist.index import IndexHolder
 from edge.hotlist.signing import PublicKey, load_trusted_keys
 from edge.hotlist.storefile import open_hotlists
@@ -17,25 +16,13 @@ from edge.hotlist.sync import HotlistSync, SyncSettings
 from edge.mqtt import BrokerSettings
 from edge.uplink.connection import Connection
 
-MB = 1024 * 1024
-
-
-def fuzzy_policy(config: Config) -> FuzzyPolicy:
-    section = config.hotlist
-    distance = section.fuzzy_max_distance if section.fuzzy else 0
-    return FuzzyPolicy(
-        max_distance=distance,
-        substitutions=section.fuzzy_substitutions,
-        sure_confidence=section.fuzzy_sure_confidence,
-    )
-
 
 def trusted_keys(config: Config, config_file: str = "") -> dict[str, PublicKey]:
     return load_trusted_keys(list(config.hotlist.trusted_keys), config_file)
 
 
 def max_payload_bytes(config: Config) -> int:
-    return config.hotlist.max_bundle_mb * MB
+    return SyncSettings.from_config(config).max_payload_bytes
 
 
 @contextmanager
@@ -58,11 +45,7 @@ def make_sync(
 ) -> HotlistSync:
     """The MQTT sync of the configured lists; `start()` it, set `stop` and `join()` to end.
     On the unit's `connection` (which its owner starts and stops), or on one of its own."""
-    settings = SyncSettings(
-        prefix=config.mqtt.topic_prefix,
-        lists=tuple(config.hotlist.lists),
-        store_path=str(config.storage.hotlist_file),
-        max_payload_bytes=max_payload_bytes(config),
-    )
     link = connection or BrokerSettings.from_config(config, config.mqtt_client_id)
-    return HotlistSync(settings, link, trusted_keys(config, config_file), holder, stop)
+    return HotlistSync(
+        SyncSettings.from_config(config), link, trusted_keys(config, config_file), holder, stop
+    )

@@ -74,18 +74,6 @@ class Snapshot:
         }
 
 
-def reader_for(config: Config) -> PlateReader:
-    """The plate reader the unit itself would use."""
-    models = config.models
-    return PlateReader.from_files(
-        models.detector,
-        models.recogniser,
-        threads=models.threads,
-        region=config.recognition.region,
-        threshold=models.detector_threshold,
-    )
-
-
 def take_snapshot(
     config: Config,
     out: Path,
@@ -97,7 +85,7 @@ def take_snapshot(
 ) -> Snapshot:
     imaging.check_output(out)  # before minutes spent waiting on a camera
     source = make_source(config, spec)
-    reader = reader or reader_for(config)
+    reader = reader or PlateReader.from_config(config)
     frame, results, seen, status = _first_with_plate(source, reader, config, wait_s)
     image = frame.image
     plates = tuple(

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from edge.records import HitDecided, ReadDecided
 from edge.stages import Counters, Stage
@@ -42,6 +43,9 @@ from edge.store.holding import (
 from edge.store.reads import Kind, OutboxItem, ReadStore
 from edge.store.recovery import FileId, copy_owed, file_id, remove_stale_sidecars
 
+if TYPE_CHECKING:
+    from edge.config import Config
+
 log = logging.getLogger(__name__)
 
 BATCH = 256
@@ -54,6 +58,8 @@ END_GRACE_S = 20.0  # at stop, how long to keep trying before spilling what is h
 ROOM_BYTES = 4 * 1024 * 1024  # free pages kept in the file while disk space is low
 END = None
 
+MB = 1024 * 1024
+
 __all__ = ["END", "Delivered", "StoreSettings", "StoreWriter"]
 
 
@@ -63,6 +69,16 @@ class StoreSettings:
     retention_s: float
     quota_bytes: int
     min_free_bytes: int = 0
+
+    @classmethod
+    def from_config(cls, config: Config) -> StoreSettings:
+        storage = config.storage
+        return cls(
+            Path(storage.path),
+            retention_s=storage.retention_days * 86400.0,
+            quota_bytes=storage.quota_mb * MB,
+            min_free_bytes=storage.min_free_mb * MB,
+        )
 
 
 # the publisher's hook: a committed record, and for hits (readable, decided) monotonic times

@@ -17,6 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 
@@ -27,6 +28,9 @@ from edge.track.reading import ReadContext, make_read
 from edge.track.tracking import Track, Tracker
 from edge.vision.motion import MotionGate
 from edge.vision.reader import PlateReader, crop
+
+if TYPE_CHECKING:
+    from edge.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +47,16 @@ class PipelineSettings:
     hit_min_frames: int = 3
     min_confidence: float = 0.5  # below: stored and sent, but never a hit
     min_read_confidence: float = 0.0  # below: not a read at all (junk, not a vehicle)
+
+    @classmethod
+    def from_config(cls, config: Config) -> PipelineSettings:
+        recognition = config.recognition
+        return cls(
+            region=recognition.region,
+            hit_min_frames=recognition.hit_min_frames,
+            min_confidence=config.models.recogniser_min_confidence,
+            min_read_confidence=recognition.min_read_confidence,
+        )
 
 
 Emit = Callable[[HitDecided | ReadDecided], None]
@@ -78,7 +92,8 @@ class Pipeline:
         if self.gate.check(image):
             self.counters.frames_searched += 1
             results = self.reader.read(image)
-            crops = [crop(image, r.detection.box) for r in results]
+            # the reader's own cut; a reader that kept none (a stand-in) is cut for here
+            crops = [crop(image, r.detection.box) if r.crop is None else r.crop for r in results]
             self.counters.plates_seen += len(results)
         for track in self.tracker.observe(frame, results, crops):
             self._maybe_hit(track, frame)

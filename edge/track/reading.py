@@ -4,6 +4,7 @@ travel, the best plate patch and optionally an overview."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -11,6 +12,9 @@ from edge.records import Direction, PlateRead
 from edge.track.patches import overview_jpeg, patch_jpeg
 from edge.track.tracking import Track
 from edge.track.voting import Vote
+
+if TYPE_CHECKING:
+    from edge.config import Config
 
 GROWTH = 1.15  # plate height ratio (last/first) that says the vehicle came nearer
 DRIFT_HEIGHTS = 0.5  # vertical travel, in plate heights, that says which way it went
@@ -26,6 +30,20 @@ class ReadContext:
     model_versions: tuple[tuple[str, str], ...]
     direction_hint: str = "both"  # towards, away, both
     keep_overview: bool = False
+
+    @classmethod
+    def from_config(
+        cls, config: Config, model_versions: tuple[tuple[str, str], ...]
+    ) -> ReadContext:
+        unit, location = config.unit, config.unit.location
+        return cls(
+            unit_id=unit.id,
+            camera_id=unit.camera_id,
+            location=(location.lat, location.lon) if location else None,
+            model_versions=model_versions,
+            direction_hint=unit.direction_hint,
+            keep_overview=config.storage.keep_overview,
+        )
 
 
 def direction_of(track: Track, hint: str = "both") -> Direction | None:

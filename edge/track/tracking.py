@@ -16,12 +16,16 @@ for a moment and found again with the same text joins its old vehicle instead of
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from edge.records import Frame, PlateObservation, new_read_id
 from edge.track.voting import Vote, vote
 from edge.vision.reader import PlateResult
+
+if TYPE_CHECKING:
+    from edge.config import Config
 
 GATE_HEIGHTS = 4.0  # how far (in plate heights) from the prediction an observation may join
 TEXT_BONUS = 0.5  # cost factor when the observation reads the track's plate
@@ -83,6 +87,16 @@ class TrackSettings:
     max_s: float = 10.0
     region: str = "gb"
     keep_frames: bool = False  # keep the best frame of each track (for overview images)
+
+    @classmethod
+    def from_config(cls, config: Config) -> TrackSettings:
+        recognition = config.recognition
+        return cls(
+            gap_s=recognition.track_gap_s,
+            max_s=recognition.max_track_s,
+            region=recognition.region,
+            keep_frames=config.storage.keep_overview,
+        )
 
 
 class Tracker:
