@@ -321,8 +321,9 @@ def add_fillers(
     """`count` reads written straight into the store (as the unit's writer would: payload and
     outbox row in one transaction), stored `age_s` ago; every `hit_every`-th one a hit read
     with its hit. Returns {"read": [(read_no, read_id)], "hit_read": [...], "hit": [...]}."""
-    from edge.store.database import open_database, transaction
+    from edge.store.database import open_database
     from edge.store.reads import ReadStore
+    from edge.store.sql import transaction
 
     made: dict[str, list[tuple[int, str]]] = {"read": [], "hit_read": [], "hit": []}
     now = time.time()

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from edge.store.database import open_database, transaction
+from edge.store.database import open_database
+from edge.store.sql import transaction
 from tests.faults_support import (
     FAIL_FLAG_ENV,
     HANG_FLAG_ENV,

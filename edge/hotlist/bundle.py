@@ -219,9 +219,6 @@ def check_header(header: dict) -> PayloadHeader:
     )
 
 
-def utc_now() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
 
 def _exact_keys(obj: dict, expected: set[str], where: str) -> None:
     missing, extra = expected - obj.keys(), obj.keys() - expected

@@ -10,7 +10,6 @@ from __future__ import annotations
 import ssl
 import time
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ from edge.mqtt import BrokerSettings, ConnackWaiter, make_client
 from edge.ops.config_files import tls_problems
 from edge.ops.credentials import UNIT_FILES, load_credentials, resolve
 from edge.ops.feed import FrameFeed
+from edge.times import rfc3339_now
 from edge.tls_check import explain_tls_failure
 from edge.unit.health import ClockState
 from edge.uplink.connection import session_kept
@@ -181,7 +181,7 @@ def _explain(settings: BrokerSettings) -> str | None:
 
 
 def check_clock(clock: ClockState | None = None) -> CheckResult:
-    now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    now = rfc3339_now()
     if (clock or ClockState())():
         return passed("clock", f"synchronised (now {now})")
     return failed(

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from edge.records import HitDecided, ReadDecided
 from edge.stages import Counters, Stage
 from edge.store.condition import StoreCondition
-from edge.store.database import fault_of, free_bytes, open_database, transaction
+from edge.store.database import fault_of, free_bytes, open_database
 from edge.store.holding import (
     Delivered,
     Holding,
@@ -42,6 +42,7 @@ from edge.store.holding import (
 )
 from edge.store.reads import Kind, OutboxItem, ReadStore
 from edge.store.recovery import FileId, copy_owed, file_id, remove_stale_sidecars
+from edge.store.sql import transaction
 
 if TYPE_CHECKING:
     from edge.config import Config
