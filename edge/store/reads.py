@@ -20,8 +20,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from edge.store.kinds import KINDS, TABLES, Kind
 from edge.store import listing
+from edge.store.kinds import KINDS, TABLES, Kind
 
 EVICT_BATCH = 200
 
