@@ -142,7 +142,7 @@ def score(truth: list[TruthVehicle], reads: list[dict]) -> dict[str, Any]:
         best.reads.append(read["vrm"])
     eligible = [v for v in truth if v.complete]
     once_right = [v for v in eligible if v.reads == [v.plate]]
-    result = {
+    result: dict[str, Any] = {
         "vehicles": len(eligible),
         "read_once_right": len(once_right),
         "read_once_right_ratio": round(len(once_right) / len(eligible), 4) if eligible else None,

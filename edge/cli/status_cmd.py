@@ -77,7 +77,7 @@ def status(args: argparse.Namespace) -> int:
                     f"missing or malformed ({type(exc).__name__}: {exc})"
                 ) from None
         print(state.detail)
-        if lines is not None:
+        if lines is not None and doc is not None:
             if not state.running:
                 print(f"last known {_ago(doc['at'])}:")
             for name, value in lines:

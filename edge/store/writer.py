@@ -246,7 +246,7 @@ class StoreWriter:
             for kind in ("hit", "read"):
                 nos = [d.no for d in held.delivered if d.kind == kind]
                 if nos:
-                    store.mark_delivered(kind, nos)  # type: ignore[arg-type]
+                    store.mark_delivered(kind, nos)
         return stored
 
     def _write_singly(self, store: ReadStore, held: Holding) -> list:

@@ -46,9 +46,10 @@ class ClockState:
         self._synced = False
         self._lock = threading.Lock()
         try:
-            self._libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+            libc: ctypes.CDLL | None = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
         except OSError:
-            self._libc = None
+            libc = None
+        self._libc = libc
 
     def __call__(self) -> bool:
         now = time.monotonic()

@@ -53,7 +53,7 @@ class Stored:
 
 @dataclass(frozen=True)
 class HealthDue:
-    payload: bytes
+    payload: str  # encoded JSON
 
 
 @dataclass(frozen=True)

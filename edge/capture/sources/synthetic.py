@@ -146,8 +146,7 @@ class RoadRenderer:
         frame = look.lit.copy()
         width, height = self.size
         placed: list[tuple[Vehicle, Any, float]] = []
-        posed = [(v, self.camera.pose(v, t)) for v in vehicles]
-        posed = [(v, p) for v, p in posed if p is not None]
+        posed = [(v, p) for v in vehicles if (p := self.camera.pose(v, t)) is not None]
         noise_rng = np.random.default_rng([self.seed, 5, noise_seed])
         for vehicle, pose in sorted(posed, key=lambda vp: -vp[1].distance_mm):  # far first
             homography = plane_to_image(pose)
