@@ -47,7 +47,6 @@ pytestmark = pytest.mark.broker
 COMMITTED_S = 1.0
 
 
-
 def received(subscriber: Subscriber, start: int = 0, end: int | None = None) -> list[tuple]:
     """(kind, read_id) of the reads and hits the subscriber got, in arrival order."""
     with subscriber.lock:
@@ -149,10 +148,12 @@ def test_broker_outages_lose_nothing_and_waiting_hits_go_before_reads(tmp_path, 
             outages.append(Outage(stopped_at, seen, time.time()))
             back_at = outages[-1].back_at
             wait_for(
-                lambda back_at=back_at: not any(
-                    r.owed and r.stored_at < back_at for r in store.rows("hit").values()
-                )
-                and not any(r.owed and r.stored_at < back_at for r in store.rows("read").values()),
+                lambda back_at=back_at: (
+                    not any(r.owed and r.stored_at < back_at for r in store.rows("hit").values())
+                    and not any(
+                        r.owed and r.stored_at < back_at for r in store.rows("read").values()
+                    )
+                ),
                 "the backlog of the outage did not drain",
                 60,
             )

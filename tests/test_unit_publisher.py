@@ -137,7 +137,6 @@ def test_a_new_hit_overtakes_a_read_backlog_that_drains_oldest_first(tmp_path, b
     subscriber.close()
 
 
-
 def test_nothing_is_delivered_while_the_broker_is_down_and_everything_after(
     tmp_path, outage_broker
 ):

@@ -179,7 +179,6 @@ def test_sigterm_stops_in_order_and_systemd_hears_every_step(tmp_path, broker):
     subscriber.close()
 
 
-
 def run_through_outage(tmp_path, outage_broker, outage_s: float, run_s: float) -> None:
     config = write_unit_config(tmp_path, outage_broker, fps=15.0)
     subscriber = Subscriber(outage_broker, persistent=True)

@@ -162,7 +162,6 @@ def score(truth: list[TruthVehicle], reads: list[dict]) -> dict[str, Any]:
     return result
 
 
-
 def _gap(plate: str, read: str) -> float:
     """How far a read is from a plate: the edit distance, but ½ for a piece of it (one row of
     a two-row plate is a wrong read of that vehicle, not a ghost)."""

@@ -61,7 +61,6 @@ def parse_since(text: str, now: datetime | None = None) -> str:
     return rfc3339(moment)
 
 
-
 def parse_plate(text: str) -> str:
     """`--plate`: a VRM, normalised (upper case, spaces dropped), optionally with `*` (any
     characters) and `?` (one character). Returned as a SQLite GLOB pattern: with only these

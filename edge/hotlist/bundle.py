@@ -220,7 +220,6 @@ def check_header(header: dict) -> PayloadHeader:
     )
 
 
-
 def _exact_keys(obj: dict, expected: set[str], where: str) -> None:
     missing, extra = expected - obj.keys(), obj.keys() - expected
     if missing or extra:

@@ -304,7 +304,6 @@ def _index_columns(rows: list[tuple]) -> IndexColumns:
     )
 
 
-
 _LIST_COLUMNS = "list_id, version, issued_at, source, entries, key_id, applied_at"
 
 

@@ -119,4 +119,3 @@ class StoreCondition:
                 "replaced": self.replaced,
                 "replaced_at": rfc3339_or_none(self.replaced_at),
             }
-

@@ -184,4 +184,3 @@ def _check_numbering(migrations: tuple[Migration, ...]) -> None:
     versions = [m.version for m in migrations]
     if versions != list(range(1, len(versions) + 1)):
         raise ValueError(f"migrations must be numbered 1, 2, 3 … without gaps; got {versions}")
-

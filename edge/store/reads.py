@@ -257,4 +257,3 @@ class ReadStore:
             f"SELECT payload FROM {table} WHERE read_id = ?", (read_id,)
         ).fetchone()
         return row[0] if row else None
-

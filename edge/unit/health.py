@@ -203,4 +203,3 @@ def local_day_start(now: float) -> tuple[float, str, str]:
     midnight = datetime.combine(datetime.fromtimestamp(now).date(), day_time.min).timestamp()
     local = datetime.fromtimestamp(midnight).astimezone()
     return midnight, local.isoformat(), local.tzname() or "local"
-

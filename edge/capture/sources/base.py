@@ -55,4 +55,3 @@ class FrameSource:
 
     def status(self) -> dict[str, Any]:
         return {"source": self.kind}
-
