@@ -24,7 +24,8 @@ from edge.store.sql import transaction
 if TYPE_CHECKING:
     from edge.store.writer import StoreSettings
 
-log = logging.getLogger(__name__)
+# part of the writer: its log lines are the writer's
+log = logging.getLogger("edge.store.writer")
 
 BUSY_TIMEOUT_S = 1.0  # short: the writer comes back to take events and beat meanwhile
 ROOM_BYTES = 4 * 1024 * 1024  # free pages kept in the file while disk space is low

@@ -34,15 +34,14 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edge.mqtt import BrokerSettings
 from edge.stages import Counters, Stage
 from edge.store.database import open_database
 from edge.store.reads import Kind, OutboxItem, ReadStore
 from edge.times import utc_now
-from edge.tls_check import explain_tls_failure
 from edge.uplink import events as ev
+from edge.uplink.broker_side import BrokerSide
 from edge.uplink.commands import Command, CommandDesk, Rejected
 from edge.uplink.connection import Connection, shared
 from edge.uplink.inflight import InFlight
@@ -56,7 +55,7 @@ POLL_S = 0.2
 RESYNC_AFTER_REFUSAL_S = 30.0
 
 
-class Publisher:
+class Publisher(BrokerSide):
     def __init__(
         self,
         link: BrokerSettings | Connection,
@@ -232,56 +231,6 @@ class Publisher:
             case ev.Replaced(generation):
                 self._reopen(generation)
 
-    def _explain(self) -> None:
-        """In a thread of its own: a TLS handshake with the broker takes up to seconds."""
-        b = self.broker
-        try:
-            reason = explain_tls_failure(b.host, b.port, b.ca, b.cert, b.key, b.key_passphrase,
-                                         b.connect_timeout_s)  # fmt: skip
-        except Exception:  # the explanation is a courtesy; the retries go on regardless
-            log.exception("could not tell why the broker connection failed")
-            reason = None
-        self._say_unreachable(reason or "cannot connect to the broker")
-
-    def _say_unreachable(self, reason: str) -> None:
-        log.warning(
-            "%s (%s:%s); buffering reads and hits in the store and retrying with back-off",
-            reason,
-            self.broker.host,
-            self.broker.port,
-        )
-
-    def _connected(self, reason: Any) -> None:
-        if reason.is_failure:
-            log.error(
-                "broker %s:%s refused the connection: %s",
-                self.broker.host,
-                self.broker.port,
-                reason,
-            )
-            return
-        self.connected = True
-        self._told_unreachable = False
-        self.inflight.restart_clocks()
-        log.info(
-            "connected to broker %s:%s; %d message(s) in flight will be re-sent",
-            self.broker.host,
-            self.broker.port,
-            len(self.inflight),
-        )
-        online = status_payload(self.topics.unit_id, "online", utc_now(), self.versions())
-        self._status_mid = self.client.publish(
-            self.topics.status, encode(online), qos=1, retain=True
-        ).mid
-        # retainAsPublished: a retained command shows as retained even when it arrives live,
-        # so it is refused then too, not only at the next reconnect (MQTT 5 only: 3.1.1 shows
-        # the flag only on messages sent at subscription)
-        if self.broker.mqtt5:
-            options = SubscribeOptions(qos=1, retainAsPublished=True)
-            self.client.subscribe(self.topics.cmd, options=options)
-        else:
-            self.client.subscribe(self.topics.cmd, qos=1)
-
     def _command(self, command: Command | Rejected) -> None:
         result = self.desk.run(command)
         if isinstance(command, Rejected):
@@ -325,26 +274,6 @@ class Publisher:
             )
             order.again(item)
 
-    def _retry_now(self) -> None:
-        if self.connected or self.client.is_connected():
-            log.info("retry requested: connected; sending what is owed")
-            if self._resync_at is not None:
-                self._resync_at = time.monotonic()  # skip the wait after a refusal
-            return
-        if self._restarting is not None and self._restarting.is_alive():
-            return  # a retry is under way
-        log.info("retry requested: connecting to the broker now")
-        # in a thread of its own: stopping paho's thread waits for it to leave its back-off
-        # sleep (≤ 1 s) or an attempt under way (≤ mqtt.connect_timeout_s, up to 120 s), and
-        # this stage must keep beating meanwhile (nothing is published while disconnected)
-        self._restarting = threading.Thread(
-            target=self._restart_network, name="mqtt-retry", daemon=True
-        )
-        self._restarting.start()
-
-    def _restart_network(self) -> None:
-        self.connection.restart_loop()  # the next wait is the shortest
-
     def _release(self, closed: threading.Event) -> None:
         if self._conn is not None:
             self._conn.close()
@@ -368,16 +297,3 @@ class Publisher:
         self._resync_at = None
         if self.order is not None:
             self.order.reload()
-
-    def _say_offline(self) -> None:
-        if not self.connected:
-            return
-        offline = status_payload(self.topics.unit_id, "offline", utc_now(), self.versions())
-        info = self.client.publish(self.topics.status, encode(offline), qos=1, retain=True)
-        self._status_mid = info.mid
-        self._status_acked.clear()
-        deadline = time.monotonic() + 2.0
-        while time.monotonic() < deadline and not self._status_acked.is_set():
-            self._handle_events()
-        if not self._status_acked.is_set():
-            log.warning("the broker did not acknowledge the offline status")
