@@ -108,7 +108,6 @@ def apply_command(args: argparse.Namespace) -> int:
     from edge.hotlist.apply import BundleApplier
     from edge.hotlist.bundle import envelope_limit
     from edge.hotlist.rejections import BundleRejected, Reason
-    from edge.hotlist.store import HotlistStore
 
     config, file = _config(args)
     limit = unit.max_payload_bytes(config)
@@ -119,9 +118,9 @@ def apply_command(args: argparse.Namespace) -> int:
             raise BundleRejected(
                 Reason.OVERSIZED, f"{path.stat().st_size} bytes exceeds hotlist.max_bundle_mb"
             )
-        with unit.open_store(config) as conn:
+        with unit.open_store(config) as store:
             applier = BundleApplier(
-                HotlistStore(conn), trusted, max_payload_bytes=limit, lists=config.hotlist.lists
+                store, trusted, max_payload_bytes=limit, lists=config.hotlist.lists
             )
             applied = applier.apply(read_bundle(path))
     except BundleRejected as rejected:
@@ -161,14 +160,11 @@ def import_command(args: argparse.Namespace) -> int:
     from edge.hotlist import unit
     from edge.hotlist.csv_import import read_entries
     from edge.hotlist.local import import_local_list
-    from edge.hotlist.store import HotlistStore
 
     config, _ = _config(args)
     entries = read_entries(Path(args.csv))
-    with unit.open_store(config) as conn:
-        info = import_local_list(
-            HotlistStore(conn), args.list_id, entries, signed_lists=config.hotlist.lists
-        )
+    with unit.open_store(config) as store:
+        info = import_local_list(store, args.list_id, entries, signed_lists=config.hotlist.lists)
     if args.json:
         print_json(_list_json(info))
     else:
@@ -179,11 +175,10 @@ def import_command(args: argparse.Namespace) -> int:
 def remove_command(args: argparse.Namespace) -> int:
     from edge.hotlist import unit
     from edge.hotlist.local import remove_local_list
-    from edge.hotlist.store import HotlistStore
 
     config, _ = _config(args)
-    with unit.open_store(config) as conn:
-        remove_local_list(HotlistStore(conn), args.list_id)
+    with unit.open_store(config) as store:
+        remove_local_list(store, args.list_id)
     if args.json:
         print_json({"removed": args.list_id})
     else:
@@ -193,11 +188,10 @@ def remove_command(args: argparse.Namespace) -> int:
 
 def status_command(args: argparse.Namespace) -> int:
     from edge.hotlist import unit
-    from edge.hotlist.store import HotlistStore
 
     config, _ = _config(args)
-    with unit.open_store(config) as conn:
-        lists = HotlistStore(conn).lists()
+    with unit.open_store(config) as store:
+        lists = store.lists()
     if args.json:
         print_json(
             {"store": str(config.storage.hotlist_file), "lists": [_list_json(i) for i in lists]}
@@ -222,15 +216,14 @@ def check_command(args: argparse.Namespace) -> int:
     from edge.hotlist.fuzzy import FuzzyPolicy
     from edge.hotlist.keys import normalise_vrm
     from edge.hotlist.matcher import match_in_store
-    from edge.hotlist.store import HotlistStore
 
     config, _ = _config(args)
     try:
         vrm = normalise_vrm(args.vrm)
     except ValueError as exc:
         raise UserError(f"VRM {args.vrm!r}: {exc}") from None
-    with unit.open_store(config) as conn:
-        matches = match_in_store(HotlistStore(conn), vrm, FuzzyPolicy.from_config(config))
+    with unit.open_store(config) as store:
+        matches = match_in_store(store, vrm, FuzzyPolicy.from_config(config))
     rows = [
         {
             "list": m.list_id,
@@ -272,11 +265,9 @@ def export_command(args: argparse.Namespace) -> int:
     import csv
 
     from edge.hotlist import unit
-    from edge.hotlist.store import HotlistStore
 
     config, _ = _config(args)
-    with unit.open_store(config) as conn:
-        store = HotlistStore(conn)
+    with unit.open_store(config) as store:
         if args.list_id is not None and store.get(args.list_id) is None:
             raise UserError(f"--list {args.list_id!r}: no such list on this unit")
         entries = store.iter_entries(args.list_id)
