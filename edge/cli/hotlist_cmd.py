@@ -21,6 +21,7 @@ from edge.cli.common import (
 )
 from edge.cli.hotlist_centre_cmd import read_bundle, register_centre
 from edge.errors import UserError
+from edge.progress import for_command
 
 # Site changes go to the store; the running service loads its lists when it starts.
 RESTART_NOTE = (
@@ -118,10 +119,18 @@ def apply_command(args: argparse.Namespace) -> int:
             raise BundleRejected(
                 Reason.OVERSIZED, f"{path.stat().st_size} bytes exceeds hotlist.max_bundle_mb"
             )
-        with unit.open_store(config) as store:
+        with (
+            for_command(args, "hotlist apply") as progress,
+            unit.open_store(config) as store,
+        ):
             applier = BundleApplier(
-                store, trusted, max_payload_bytes=limit, lists=config.hotlist.lists
+                store,
+                trusted,
+                max_payload_bytes=limit,
+                lists=config.hotlist.lists,
+                progress=progress.update,
             )
+            progress.phase("checking the signature and applying", unit="entries")
             applied = applier.apply(read_bundle(path))
     except BundleRejected as rejected:
         if args.json:
@@ -162,9 +171,16 @@ def import_command(args: argparse.Namespace) -> int:
     from edge.hotlist.local import import_local_list
 
     config, _ = _config(args)
-    entries = read_entries(Path(args.csv))
-    with unit.open_store(config) as store:
-        info = import_local_list(store, args.list_id, entries, signed_lists=config.hotlist.lists)
+    with for_command(args, "hotlist import") as progress:
+        entries = read_entries(Path(args.csv), progress)
+        with unit.open_store(config) as store:
+            info = import_local_list(
+                store,
+                args.list_id,
+                entries,
+                signed_lists=config.hotlist.lists,
+                progress=progress,
+            )
     if args.json:
         print_json(_list_json(info))
     else:
