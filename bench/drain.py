@@ -33,16 +33,23 @@ import numpy as np
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from edge.hotlist.mqtt_client import BrokerSettings
-from edge.records import Hit, HotlistEntry, HotlistMatch, PlateRead, new_read_id
+from edge.devtools.localbroker import LocalBroker, find_mosquitto
+from edge.mqtt import BrokerSettings
+from edge.records import (
+    Hit,
+    HitDecided,
+    HotlistEntry,
+    HotlistMatch,
+    PlateRead,
+    ReadDecided,
+    new_read_id,
+)
+from edge.stages import Counters, Stage
 from edge.store import open_database
 from edge.store.reads import ReadStore
-from edge.unit.localbroker import LocalBroker, find_mosquitto
-from edge.unit.pipeline import HitDecided, ReadDecided
-from edge.unit.publisher import Publisher
-from edge.unit.stages import Counters, Stage
-from edge.unit.topics import Topics
-from edge.unit.writer import END, StoreSettings, StoreWriter
+from edge.store.writer import END, StoreSettings, StoreWriter
+from edge.uplink.publisher import Publisher
+from edge.uplink.topics import Topics
 
 PREFIX = "anpr/v1"
 UNIT = "bench-1"

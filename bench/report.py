@@ -1,9 +1,9 @@
 """The benchmark report (issue 7 item 5): one command, `make bench-report`, that measures the
 unit's figures on this machine and writes OUT.json, OUT.md and OUT_drain.png:
 
-- recogniser ms/plate, detector ms/frame (edge.vision.bench, one thread);
-- pipeline fps on a busy road and capture-to-PUBACK hit latency (edge.unit.bench);
-- hotlist lookups at each of --hotlist-sizes (edge.hotlist.bench.run_benchmark);
+- recogniser ms/plate, detector ms/frame (edge.devtools.bench_vision, one thread);
+- pipeline fps on a busy road and capture-to-PUBACK hit latency (edge.devtools.bench_pipeline);
+- hotlist lookups at each of --hotlist-sizes (edge.devtools.bench_hotlist.run_benchmark);
 - store insert rate through the writer and backlog drain under load (bench.drain);
 - resident memory of the demo unit (`anpr-edge run` on firmware_config/demo.toml, redirected to
   a temporary folder and a local Mosquitto, VmRSS sampled every second).
@@ -47,7 +47,7 @@ def _load() -> list[float]:
 
 
 def machine() -> dict[str, Any]:
-    from edge.hotlist.bench import cpu_model
+    from edge.devtools.bench_hotlist import cpu_model
 
     cpu = cpu_model()
     try:
@@ -73,7 +73,7 @@ def machine() -> dict[str, Any]:
 
 def section_vision(frames: int, plates: int) -> dict[str, Any]:
     from edge.config import load_config
-    from edge.vision.bench import bench_vision
+    from edge.devtools.bench_vision import bench_vision
     from edge.vision.reader import PlateReader
 
     config = load_config(str(DEMO_CONFIG))
@@ -90,19 +90,19 @@ def section_vision(frames: int, plates: int) -> dict[str, Any]:
 
 
 def section_pipeline(frames: int, threads: int) -> dict[str, Any]:
-    from edge.unit.bench import bench_pipeline
+    from edge.devtools.bench_pipeline import bench_pipeline
 
     return bench_pipeline(frames, threads=threads)
 
 
 def section_hit_latency(seconds: float) -> dict[str, Any]:
-    from edge.unit.bench import bench_hit_latency
+    from edge.devtools.bench_pipeline import bench_hit_latency
 
     return bench_hit_latency(seconds)
 
 
 def section_hotlist(entries: int, reads: int, false_hit_reads: int) -> dict[str, Any]:
-    from edge.hotlist.bench import run_benchmark
+    from edge.devtools.bench_hotlist import run_benchmark
 
     started = time.monotonic()
     result = run_benchmark(
@@ -122,7 +122,7 @@ def section_drain(reads: int) -> dict[str, Any]:
 def section_demo_memory(seconds: float) -> dict[str, Any]:
     """`anpr-edge run` on the demo configuration, redirected to a temporary folder and a local
     Mosquitto on a free port; VmRSS of the process sampled every second."""
-    from edge.unit.localbroker import LocalBroker, find_mosquitto
+    from edge.devtools.localbroker import LocalBroker, find_mosquitto
 
     binary = find_mosquitto()
     if binary is None:
@@ -134,7 +134,7 @@ def section_demo_memory(seconds: float) -> dict[str, Any]:
         config = Path(tmp) / "demo.toml"
         config.write_text(text)
         subprocess.run(
-            [sys.executable, "-m", "edge.unit.demo", "--config", str(config)],
+            [sys.executable, "-m", "edge.devtools.demo", "--config", str(config)],
             check=True, capture_output=True, cwd=tmp,
         )  # fmt: skip
         command = [sys.executable, "-m", "edge", "run", "--config", str(config)]

@@ -1,4 +1,6 @@
-"""Folders that hold the unit's private files (the store, the status file), kept shut.
+"""The unit's private files and folders: files that hold personal data or secrets written
+owner-only (0600) and never half-written; folders that hold them (the store, the status file)
+kept shut.
 
 The unit makes its folders owner-only (0700), but a folder that already exists keeps the mode
 it had: a `mkdir` by hand or a too-wide umask leaves 0755, and every user can then list the
@@ -16,6 +18,8 @@ import stat
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+
+PRIVATE_MODE = 0o600
 
 SHARED_FOLDERS = frozenset(
     Path(p)
@@ -69,3 +73,27 @@ def _homes() -> set[Path]:
         if home and home != "~":
             homes.add(Path(home).resolve())
     return homes
+
+
+def write_private(path: Path, data: bytes, *, overwrite: bool = True) -> None:
+    """Write `data` to `path` with mode 0600 via a temporary file and a rename, so a reader (or
+    a crash) sees the old file or the whole new one. With `overwrite=False` an existing file is
+    an error (FileExistsError): keys are never silently replaced."""
+    path = Path(path)
+    if not overwrite and path.exists():
+        raise FileExistsError(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_MODE)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)  # fails if `path` appeared meanwhile
+            os.unlink(tmp)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -159,6 +159,23 @@ class Hit:
     matches: tuple[HotlistMatch, ...] = field(default_factory=tuple)
 
 
+@dataclass(frozen=True)
+class HitDecided:
+    """The pipeline's verdict that a vehicle is a hit, for the store writer (then the uplink)."""
+
+    hit: Hit
+    readable_mono: float  # when the plate was first read as it is now (monotonic)
+    decided_mono: float  # the frame that made enough frames agree
+
+
+@dataclass(frozen=True)
+class ReadDecided:
+    """A vehicle's read, decided when its track closes, for the store writer."""
+
+    read: PlateRead
+    hit: bool
+
+
 def new_read_id() -> str:
     """A random 128-bit id: unguessable, and unique without coordination between units."""
     return uuid.uuid4().hex

@@ -19,9 +19,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from edge.config import load_config
+from edge.devtools.demo import prepare_demo_hotlist
 from edge.records import PlateRead, new_read_id
-from edge.unit.demo import prepare_demo_hotlist
-from edge.unit.payloads import HIT_SCHEMA, encode, read_payload
+from edge.uplink.payloads import HIT_SCHEMA, encode, read_payload
 from tests.conftest import REPO
 from tests.test_unit_run import NotifySocket
 from tests.test_unit_support import wait_for, write_unit_config
@@ -321,8 +321,9 @@ def add_fillers(
     """`count` reads written straight into the store (as the unit's writer would: payload and
     outbox row in one transaction), stored `age_s` ago; every `hit_every`-th one a hit read
     with its hit. Returns {"read": [(read_no, read_id)], "hit_read": [...], "hit": [...]}."""
-    from edge.store.database import open_database, transaction
+    from edge.store.database import open_database
     from edge.store.reads import ReadStore
+    from edge.store.sql import transaction
 
     made: dict[str, list[tuple[int, str]]] = {"read": [], "hit_read": [], "hit": []}
     now = time.time()
@@ -360,7 +361,7 @@ def write_road_video(path: Path, frames: int = 30, size: tuple[int, int] = (640,
     into place in one step (a camera that appears whole)."""
     import cv2
 
-    from edge.unit.sources.synthetic import SyntheticRoad
+    from edge.capture.sources.synthetic import SyntheticRoad
 
     partial = path.with_name("partial-" + path.name)
     writer = cv2.VideoWriter(str(partial), cv2.VideoWriter_fourcc(*"MJPG"), 15.0, size)

@@ -34,7 +34,7 @@ from edge.hotlist.csv_import import CsvProblems, read_changes, read_entries
 from edge.hotlist.index import IndexHolder
 from edge.hotlist.payload import ENTRY_COLUMNS, PAYLOAD_SCHEMA
 from edge.hotlist.rejections import BundleRejected, Reason
-from edge.unit.commands import Command, Rejected, parse_command
+from edge.uplink.commands import Command, Rejected, parse_command
 from edge.vision.detector import Detector
 from edge.vision.evaluate import load_image
 from edge.vision.reader import PlateReader

@@ -15,8 +15,8 @@ import cv2
 import numpy as np
 import pytest
 
+from edge.capture.sources.synthetic import SyntheticRoad
 from edge.cli import main
-from edge.unit.sources.synthetic import SyntheticRoad
 from edge.vision.reader import PlateReader
 from tests.conftest import REPO
 from tests.test_unit_sources import FakePicamera2, FakeRequest
@@ -157,7 +157,7 @@ def test_snapshot_with_the_pi_camera_reports_exposure_and_focus(
     figures = {}
     for name, image in (("sharp", scene), ("blurred", cv2.GaussianBlur(scene, (0, 0), 2.5))):
         monkeypatch.setattr(
-            "edge.unit.sources.picamera.import_picamera2", lambda image=image: road_view(image)
+            "edge.capture.sources.picamera.import_picamera2", lambda image=image: road_view(image)
         )
         out = tmp_path / f"{name}.jpg"
         code = main(["camera", "snapshot", str(out), "--config", str(config), "--json"])
@@ -191,7 +191,7 @@ def test_camera_test_on_the_synthetic_road_measures_its_frame_rate(tmp_path):
 
 
 def test_camera_test_with_the_pi_camera_passes_when_steady(tmp_path, scene, capsys, monkeypatch):
-    monkeypatch.setattr("edge.unit.sources.picamera.import_picamera2", lambda: road_view(scene))
+    monkeypatch.setattr("edge.capture.sources.picamera.import_picamera2", lambda: road_view(scene))
     config = camera_config(tmp_path, PI_CAMERA)
     code = main(["camera", "test", "--seconds", "1.5", "--config", str(config), "--json"])
     report = json.loads(capsys.readouterr().out)
@@ -205,7 +205,7 @@ def test_camera_test_fails_on_lost_frames_and_wandering_exposure(
     tmp_path, scene, capsys, monkeypatch
 ):
     monkeypatch.setattr(
-        "edge.unit.sources.picamera.import_picamera2",
+        "edge.capture.sources.picamera.import_picamera2",
         lambda: road_view(scene, exposures=(500, 500, 900), skip_every=5),
     )
     config = camera_config(tmp_path, PI_CAMERA)
@@ -226,7 +226,7 @@ def test_a_camera_that_hangs_fails_the_command_instead_of_hanging_it(
                 self.hang.set()  # capture_request now blocks inside "libcamera"
             return super().capture_request()
 
-    monkeypatch.setattr("edge.unit.sources.picamera.import_picamera2", lambda: Wedged)
+    monkeypatch.setattr("edge.capture.sources.picamera.import_picamera2", lambda: Wedged)
     monkeypatch.setattr("edge.ops.feed.JOIN_S", 0.5)
     config = camera_config(tmp_path, PI_CAMERA + "\ncapture_timeout_s = 0.5")
     started = time.monotonic()
@@ -252,7 +252,7 @@ class HeldCamera(FakePicamera2):
 
 
 def test_a_camera_held_by_the_service_says_so(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("edge.unit.sources.picamera.import_picamera2", lambda: HeldCamera)
+    monkeypatch.setattr("edge.capture.sources.picamera.import_picamera2", lambda: HeldCamera)
     config = camera_config(tmp_path, PI_CAMERA)
     assert main(["camera", "test", "--seconds", "1", "--config", str(config)]) == 1
     error = capsys.readouterr().err.strip()

@@ -21,7 +21,8 @@ import pytest
 
 from edge.records import new_read_id
 from edge.store import open_database, transaction
-from edge.store.reads import ReadStore, rfc3339
+from edge.store.reads import ReadStore
+from edge.times import rfc3339
 from tests.conftest import REPO
 
 IMAGE_MARK = "SECRET-IMAGE-BYTES"  # stands for the base64 JPEG inside a stored payload

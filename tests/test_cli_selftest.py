@@ -17,9 +17,9 @@ import pytest
 
 from edge.cli import main
 from edge.config import load_config
+from edge.devtools.demo import prepare_demo_hotlist
 from edge.hotlist.signing import generate_keypair
 from edge.store.database import open_database
-from edge.unit.demo import prepare_demo_hotlist
 from edge.unit.health import ClockState
 from edge.vision.runtime import BUNDLED_MODELS
 from tests.broker import free_port

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from edge.stages import Counters, Stage
 from edge.store import open_database, transaction
 from edge.store.reads import ReadStore
 from edge.unit.health import ClockState, HealthReporter, local_day_start
-from edge.unit.stages import Counters, Stage
 from edge.unit.status import process_start_ticks, write_status_file
 from tests.test_cli_reads import add_hit, add_read, anpr, write_config
 from tests.test_unit_run import start

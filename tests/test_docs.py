@@ -443,9 +443,9 @@ def documented_health_keys() -> set[str]:
 
 
 def test_the_health_table_lists_every_key(tmp_path: Path) -> None:
+    from edge.stages import Counters, Stage
     from edge.store.database import open_database
     from edge.unit.health import HealthReporter
-    from edge.unit.stages import Counters, Stage
 
     conn = open_database(tmp_path / "anpr.db")
     try:

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from edge.store.database import open_database, transaction
+from edge.store.database import open_database
+from edge.store.sql import transaction
 from tests.faults_support import (
     FAIL_FLAG_ENV,
     HANG_FLAG_ENV,
@@ -44,7 +45,6 @@ pytestmark = pytest.mark.broker
 # came back: the writer stamps `stored_at` before its commit (an fsync) and hands the hit to the
 # publisher after it; a second covers that on a loaded machine.
 COMMITTED_S = 1.0
-
 
 
 def received(subscriber: Subscriber, start: int = 0, end: int | None = None) -> list[tuple]:
@@ -148,10 +148,12 @@ def test_broker_outages_lose_nothing_and_waiting_hits_go_before_reads(tmp_path, 
             outages.append(Outage(stopped_at, seen, time.time()))
             back_at = outages[-1].back_at
             wait_for(
-                lambda back_at=back_at: not any(
-                    r.owed and r.stored_at < back_at for r in store.rows("hit").values()
-                )
-                and not any(r.owed and r.stored_at < back_at for r in store.rows("read").values()),
+                lambda back_at=back_at: (
+                    not any(r.owed and r.stored_at < back_at for r in store.rows("hit").values())
+                    and not any(
+                        r.owed and r.stored_at < back_at for r in store.rows("read").values()
+                    )
+                ),
                 "the backlog of the outage did not drain",
                 60,
             )

@@ -12,9 +12,9 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from edge.config import load_config
 from edge.hotlist.index import IndexHolder
-from edge.hotlist.mqtt_client import BrokerSettings
 from edge.hotlist.publish import publish_bundle
 from edge.hotlist.unit import make_sync
+from edge.mqtt import BrokerSettings
 from tests.test_hotlist_support import Centre, entry, tamper, write_config
 
 pytestmark = pytest.mark.broker

@@ -11,15 +11,15 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from edge.records import Box, Detection, Frame, PlateText
+from edge.capture.sources.synthetic import SyntheticRoad
+from edge.records import Box, Detection, Frame, HitDecided, PlateText, ReadDecided
+from edge.stages import Counters
 from edge.synth.raster import add_signed, modulate
+from edge.track.pipeline import Pipeline, PipelineSettings
+from edge.track.reading import ReadContext
+from edge.track.tracking import Tracker, TrackSettings
 from edge.unit.memory import peak_rss_mb, reset_peak, rss_mb
-from edge.unit.motion import MotionGate
-from edge.unit.pipeline import HitDecided, Pipeline, PipelineSettings, ReadDecided
-from edge.unit.reading import ReadContext
-from edge.unit.sources.synthetic import SyntheticRoad
-from edge.unit.stages import Counters
-from edge.unit.tracking import Tracker, TrackSettings
+from edge.vision.motion import MotionGate
 from edge.vision.reader import PlateResult
 
 ROOT = Path(__file__).resolve().parent.parent

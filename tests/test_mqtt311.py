@@ -24,8 +24,8 @@ def protocols(broker: MosquittoBroker) -> dict[str, str]:
 
 
 def test_hotlist_sync_on_311_keeps_its_session(tmp_path, logging_broker):
-    from edge.hotlist.mqtt_client import BrokerSettings
     from edge.hotlist.publish import publish_bundle
+    from edge.mqtt import BrokerSettings
 
     centre = Centre(tmp_path / "keys")
     settings = BrokerSettings(

@@ -23,8 +23,8 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.config import load_config
-from edge.hotlist.bench import make_snapshot
-from edge.unit.demo import ensure_keys, hot_plates
+from edge.devtools.demo import ensure_keys, hot_plates
+from edge.devtools.hotlist_snapshot import make_snapshot
 from tests.conftest import REPO
 from tests.faults_support import LONG, StoreView, UnitRun, fault_config, store_path
 from tests.test_unit_support import Subscriber, wait_for

@@ -1,4 +1,4 @@
-"""Commands from the centre (edge.unit.commands): a small validated set, each answered on
+"""Commands from the centre (edge.uplink.commands): a small validated set, each answered on
 `units/{unit}/cmd/result`; bad ones are rejected with a reason and counted, never acted on."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from edge.unit.commands import Command, Rejected, parse_command
+from edge.uplink.commands import Command, Rejected, parse_command
 from tests.test_unit_publisher import Unit
 from tests.test_unit_support import PREFIX, validate, wait_for
 

@@ -9,14 +9,21 @@ from datetime import UTC, datetime
 
 import pytest
 
-from edge.hotlist.mqtt_client import BrokerSettings
-from edge.records import Hit, HotlistEntry, HotlistMatch, PlateRead, new_read_id
+from edge.mqtt import BrokerSettings
+from edge.records import (
+    Hit,
+    HitDecided,
+    HotlistEntry,
+    HotlistMatch,
+    PlateRead,
+    ReadDecided,
+    new_read_id,
+)
+from edge.stages import Counters, Stage
 from edge.store import open_database
 from edge.store.reads import ReadStore
-from edge.unit.pipeline import HitDecided, ReadDecided
-from edge.unit.publisher import Publisher, Topics
-from edge.unit.stages import Counters, Stage
-from edge.unit.writer import END, StoreSettings, StoreWriter
+from edge.store.writer import END, StoreSettings, StoreWriter
+from edge.uplink.publisher import Publisher, Topics
 from tests.test_unit_support import (
     PREFIX,
     Subscriber,
@@ -89,7 +96,7 @@ class Unit:
 def fill_backlog(path, count: int) -> list[str]:
     """`count` undelivered reads in the outbox, as a unit that ran offline would leave them."""
     from edge.store import transaction
-    from edge.unit.payloads import encode, read_payload
+    from edge.uplink.payloads import encode, read_payload
 
     conn = open_database(path)
     store = ReadStore(conn)
@@ -128,7 +135,6 @@ def test_a_new_hit_overtakes_a_read_backlog_that_drains_oldest_first(tmp_path, b
     for payload in subscriber.of("reads")[:20]:
         validate("read", payload)
     subscriber.close()
-
 
 
 def test_nothing_is_delivered_while_the_broker_is_down_and_everything_after(

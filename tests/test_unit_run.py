@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.unit.truth import read_truth, score
+from edge.capture.truth import read_truth, score
 from tests.conftest import REPO
 from tests.test_unit_support import (
     Subscriber,
@@ -177,7 +177,6 @@ def test_sigterm_stops_in_order_and_systemd_hears_every_step(tmp_path, broker):
     assert "SIGTERM received" in err and "summary:" in out
     assert [s["state"] for s in subscriber.of("status")] == ["online", "offline"]
     subscriber.close()
-
 
 
 def run_through_outage(tmp_path, outage_broker, outage_s: float, run_s: float) -> None:

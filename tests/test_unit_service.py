@@ -87,7 +87,7 @@ def test_the_watchdog_starves_while_the_camera_hangs_and_resumes_after(
         camera_extra="resolution = [320, 240]\ncapture_timeout_s = 0.5\n",
     )
     config = load_config(config_path)
-    monkeypatch.setattr("edge.unit.sources.picamera.import_picamera2", lambda: PacedFake)
+    monkeypatch.setattr("edge.capture.sources.picamera.import_picamera2", lambda: PacedFake)
     monkeypatch.setattr(supervisor, "TICK_S", 0.1)
     address = str(tmp_path / "notify")
     listener = Listener(address)
@@ -148,7 +148,7 @@ def test_a_live_status_line_on_a_terminal_and_plain_lines_otherwise(tty, monkeyp
     try:
         status = setup_logging("INFO", "text", stream)
         status.show("0:00:05  15.0 fps  reads 3")
-        logging.getLogger("edge.unit.pipeline").info("read AB12CDE")
+        logging.getLogger("edge.track.pipeline").info("read AB12CDE")
         status.clear()
     finally:
         root.handlers[:], _ = before
@@ -159,7 +159,7 @@ def test_a_live_status_line_on_a_terminal_and_plain_lines_otherwise(tty, monkeyp
         assert CLEAR_LINE in text and "read AB12CDE\n0:00:05  15.0 fps  reads 3" in text
     else:
         assert "\x1b" not in text and "fps" not in text
-        assert text.endswith("INFO edge.unit.pipeline: read AB12CDE\n")
+        assert text.endswith("INFO edge.track.pipeline: read AB12CDE\n")
 
 
 def test_json_logs_are_one_object_per_line(monkeypatch):

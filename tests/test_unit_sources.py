@@ -14,16 +14,16 @@ import cv2
 import numpy as np
 import pytest
 
+from edge.capture.sources import SourceStalled, make_source, parse_spec
+from edge.capture.sources.images import ImageFolder
+from edge.capture.sources.opencv import OpenCvSource
+from edge.capture.sources.picamera import PiCamera
+from edge.capture.sources.road import MPH, RoadCamera, RoadPlan
+from edge.capture.sources.synthetic import SyntheticRoad
+from edge.capture.truth import COLUMNS, TruthRecorder
 from edge.config import load_config
 from edge.errors import RuntimeFailure, UserError
-from edge.unit.motion import MotionGate
-from edge.unit.sources import SourceStalled, make_source, parse_spec
-from edge.unit.sources.images import ImageFolder
-from edge.unit.sources.opencv import OpenCvSource
-from edge.unit.sources.picamera import PiCamera
-from edge.unit.sources.road import MPH, RoadCamera, RoadPlan
-from edge.unit.sources.synthetic import SyntheticRoad
-from edge.unit.truth import COLUMNS, TruthRecorder
+from edge.vision.motion import MotionGate
 from tests.conftest import REPO
 from tests.image_support import huge_png
 
@@ -120,7 +120,7 @@ def test_a_bad_image_in_the_folder_is_skipped_counted_and_named(tmp_path, caplog
     (tmp_path / "c.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
     cv2.imwrite(str(tmp_path / "d.png"), np.full((48, 64, 3), 40, np.uint8))
     source = ImageFolder(tmp_path, fps=10.0)
-    with caplog.at_level(logging.WARNING, logger="edge.unit.sources.images"), source:
+    with caplog.at_level(logging.WARNING, logger="edge.capture.sources.images"), source:
         read = [source.read(1.0) for _ in range(3)]
     assert [int(f.image[0, 0, 0]) for f in read[:2]] == [10, 40] and read[2] is None
     assert source.status() == {"source": "images", "frames": 4, "unreadable": 2}
@@ -307,7 +307,7 @@ def test_the_demo_config_source_is_the_synthetic_road():
 def test_scoring_by_truth_counts_right_wrong_duplicate_missed_and_ghost_reads():
     from datetime import UTC, datetime, timedelta
 
-    from edge.unit.truth import TruthVehicle, score
+    from edge.capture.truth import TruthVehicle, score
 
     t0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 

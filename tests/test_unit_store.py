@@ -11,12 +11,19 @@ from datetime import UTC, datetime
 
 import pytest
 
-from edge.records import Hit, HotlistEntry, HotlistMatch, PlateRead, new_read_id
+from edge.records import (
+    Hit,
+    HitDecided,
+    HotlistEntry,
+    HotlistMatch,
+    PlateRead,
+    ReadDecided,
+    new_read_id,
+)
+from edge.stages import Counters, Stage
 from edge.store import MIGRATIONS, open_database, schema_version, transaction
 from edge.store.reads import ReadStore
-from edge.unit.pipeline import HitDecided, ReadDecided
-from edge.unit.stages import Counters, Stage
-from edge.unit.writer import END, StoreSettings, StoreWriter
+from edge.store.writer import END, StoreSettings, StoreWriter
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -16,8 +16,8 @@ from paho.mqtt.properties import Properties
 from referencing import Registry, Resource
 
 from edge.config import load_config
+from edge.devtools.demo import prepare_demo_hotlist
 from edge.store.database import open_database
-from edge.unit.demo import prepare_demo_hotlist
 from tests.broker import MosquittoBroker
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "docs" / "schemas"

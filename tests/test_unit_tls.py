@@ -18,13 +18,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from edge.hotlist.mqtt_client import BrokerSettings
-from edge.records import PlateRead, new_read_id
+from edge.mqtt import BrokerSettings
+from edge.records import PlateRead, ReadDecided, new_read_id
+from edge.stages import Counters, Stage
 from edge.store import open_database
-from edge.unit.pipeline import ReadDecided
-from edge.unit.publisher import Publisher, Topics
-from edge.unit.stages import Counters, Stage
-from edge.unit.writer import END, StoreSettings, StoreWriter
+from edge.store.writer import END, StoreSettings, StoreWriter
+from edge.uplink.publisher import Publisher, Topics
 from tests.broker import MosquittoBroker, free_port
 from tests.test_hotlist_tls import make_ca_and_server
 from tests.test_unit_support import PREFIX, validate, wait_for
@@ -177,7 +176,7 @@ def test_a_ca_that_does_not_sign_the_broker_is_named_in_the_log(tmp_path, mtls_b
     other = make_ca_and_server(tmp_path / "other")  # a CA that did not sign the broker
     wrong = BrokerSettings("127.0.0.1", port, "anpr-unit-1", tls=True, ca=other["ca"],
                            cert=cert, key=key, connect_timeout_s=3.0)  # fmt: skip
-    caplog.set_level("WARNING", logger="edge.unit.publisher")
+    caplog.set_level("WARNING", logger="edge.uplink.publisher")
     publisher, writer, threads, counters, _ = run_publisher(tmp_path / "wrong", wrong)
     wait_for(
         lambda: any("is not signed by the CA in" in r.getMessage() for r in caplog.records),

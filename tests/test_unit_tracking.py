@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from edge.records import Box, Detection, Frame, PlateText
-from edge.unit.images import PATCH_MAX_BYTES, encode_within, patch_jpeg
-from edge.unit.reading import ReadContext, direction_of, make_read
-from edge.unit.tracking import Tracker, TrackSettings
-from edge.unit.voting import vote
+from edge.track.patches import PATCH_MAX_BYTES, encode_within, patch_jpeg
+from edge.track.reading import ReadContext, direction_of, make_read
+from edge.track.tracking import Tracker, TrackSettings
+from edge.track.voting import vote
 from edge.vision.reader import PlateResult
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -174,7 +174,7 @@ def test_an_overview_is_kept_only_when_configured_and_fits_25_kb():
 
 
 def test_a_fragment_is_part_of_a_plate_allowing_one_misread_character():
-    from edge.unit.pipeline import _part_of
+    from edge.track.pipeline import _part_of
 
     assert _part_of("VF", "705BVF") and _part_of("9VJD", "W519VJD")
     assert _part_of("B9VJD", "W519VJD")  # "19VJD" with one character misread

@@ -12,14 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from edge.records import Hit, HotlistEntry, HotlistMatch
+from edge.records import Hit, HitDecided, HotlistEntry, HotlistMatch, ReadDecided
+from edge.stages import Counters, Stage
 from edge.store import open_database
+from edge.store import writer as writer_module
+from edge.store.holding import Delivered, spill_path
 from edge.store.reads import ReadStore
-from edge.unit import writer as writer_module
-from edge.unit.holding import Delivered, spill_path
-from edge.unit.pipeline import HitDecided, ReadDecided
-from edge.unit.stages import Counters, Stage
-from edge.unit.writer import END, StoreSettings, StoreWriter
+from edge.store.writer import END, StoreSettings, StoreWriter
 from tests.test_unit_store import plate_read
 from tests.test_unit_support import wait_for
 

@@ -10,8 +10,8 @@ import re
 
 import pytest
 
-from edge.hotlist.mqtt_client import BrokerSettings
 from edge.hotlist.publish import publish_bundle
+from edge.mqtt import BrokerSettings
 from tests.faults_support import UnitRun
 from tests.test_security import COMMAND, signed_snapshot
 from tests.test_unit_support import Subscriber, wait_for, write_unit_config

@@ -369,7 +369,7 @@ EOF
 selftest() {
   check_config
   # the demo keys and a signed demo hotlist, as `make demo` makes them (tools/demo.sh)
-  in_root 'cd /root/arm64-check && /opt/anpr-edge/venv/bin/python -m edge.unit.demo --config unit.toml'
+  in_root 'cd /root/arm64-check && /opt/anpr-edge/venv/bin/python -m edge.devtools.demo --config unit.toml'
   set +e
   in_root 'anpr-edge selftest --config /root/arm64-check/unit.toml --json' >"$RUN/selftest.json"
   echo "selftest exit code $? (1 expected: no broker)"
@@ -433,7 +433,7 @@ EOF
   # a fresh store and hotlist; frames as fast as they are read, so that road time is frame
   # count / fps whatever the emulator's speed, and x86_64 can read exactly the same frames
   in_root "cd /root/arm64-check && rm -rf state && mkdir -m 0700 state
-    /opt/anpr-edge/venv/bin/python -m edge.unit.demo --config unit.toml >/dev/null
+    /opt/anpr-edge/venv/bin/python -m edge.devtools.demo --config unit.toml >/dev/null
     anpr-edge run --config $conf --source synthetic:paced=false --max-frames $FRAMES --json \
       >/root/arm64-check/run.json
     anpr-edge reads --config $conf --limit 100000 --json >/root/arm64-check/reads.json"
@@ -447,7 +447,7 @@ EOF
   sed -e "s#/root/arm64-check#$host#g" -e "s/^port = .*/port = 9/" \
     "$ROOT/root/arm64-check/unit.toml" >"$host/unit.toml"
   cp -r "$ROOT/root/arm64-check/keys" "$host/"
-  (cd "$host" && "$HOST_VENV/bin/python" -m edge.unit.demo --config unit.toml >/dev/null \
+  (cd "$host" && "$HOST_VENV/bin/python" -m edge.devtools.demo --config unit.toml >/dev/null \
     && "$HOST_VENV/bin/anpr-edge" run --config unit.toml --source synthetic:paced=false \
       --max-frames "$FRAMES" --json >run.json 2>run.log \
     && "$HOST_VENV/bin/anpr-edge" reads --config unit.toml --limit 100000 --json >reads.json) \

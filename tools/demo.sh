@@ -19,7 +19,7 @@ echo
 # The store holds personal data (plates, times): owner-only, as on a unit.
 mkdir -p -m 0700 var && chmod 0700 var
 # Demo signing keys (made on first run, never committed) and a hotlist signed with them.
-$BIN/python -m edge.unit.demo --config "$CONFIG"
+$BIN/python -m edge.devtools.demo --config "$CONFIG"
 
 broker_pid=""
 cleanup() {

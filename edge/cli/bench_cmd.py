@@ -65,8 +65,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_hotlist(args: argparse.Namespace) -> int:
+    from edge.devtools.bench_hotlist import run_benchmark
     from edge.errors import UserError
-    from edge.hotlist.bench import run_benchmark
 
     if (
         not 1 <= args.entries <= 50_000_000
@@ -125,10 +125,10 @@ def run_hotlist(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from edge.config import load_config
+    from edge.devtools.bench_pipeline import bench_hit_latency, bench_pipeline
+    from edge.devtools.bench_vision import bench_vision
     from edge.errors import UserError
-    from edge.unit.bench import bench_hit_latency, bench_pipeline
     from edge.unit.memory import peak_rss_mb, rss_mb
-    from edge.vision.bench import bench_vision
 
     pipeline_frames = args.pipeline_frames or 15 * args.frames
     latency_s = 1.5 * args.frames if args.latency_seconds is None else args.latency_seconds

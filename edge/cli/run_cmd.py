@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from edge.config import load_config
     from edge.config.loader import resolve_config_path
     from edge.unit.console import setup_logging
-    from edge.unit.service import RunOptions, run_unit
+    from edge.unit.service import RunOptions, Unit
 
     if args.duration is not None and args.duration <= 0:
         raise UserError("--duration must be more than 0 seconds")
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         truth=Path(args.truth) if args.truth else None,
         config_file=str(resolve_config_path(args.config)),
     )
-    summary = run_unit(config, options, status_line=status_line)
+    summary = Unit(config, options, status_line=status_line).run()
     if args.json:
         print_json(summary)
     else:

@@ -25,11 +25,10 @@ def add_reader_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def reader_from_args(args: argparse.Namespace) -> PlateReader:
-    config = load_config(args.config)
-    return PlateReader.from_files(
-        args.detector or config.models.detector,
-        args.recogniser or config.models.recogniser,
+    return PlateReader.from_config(
+        load_config(args.config),
+        detector=args.detector,
+        recogniser=args.recogniser,
         threads=args.threads,
-        region=args.region or config.recognition.region,
-        threshold=config.models.detector_threshold,
+        region=args.region,
     )

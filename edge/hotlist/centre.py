@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edge.errors import UserError
+from edge.files import write_private
 from edge.hotlist.bundle import (
     LIST_ID,
     MAX_VERSION,
@@ -20,7 +21,6 @@ from edge.hotlist.bundle import (
     snapshot_payload,
 )
 from edge.hotlist.csv_import import read_changes, read_entries, wire_entries
-from edge.hotlist.files import write_private
 from edge.hotlist.signing import SigningKey
 from edge.progress import Progress
 

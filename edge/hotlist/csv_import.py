@@ -65,7 +65,8 @@ def read_changes(
     progress = progress or Progress("")
     records, lines = _read(path, ("op", *COLUMNS), ("op", "vrm"), progress)
     progress.phase("checking changes")
-    problems, changes = [], []
+    problems: list[str] = []
+    changes: list[tuple[str, str, list | None, int]] = []
     upserts = [
         (r, n)
         for r, n in zip(records, lines, strict=True)

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from paho.mqtt.enums import MQTTErrorCode
 
 from edge.errors import RuntimeFailure, UserError
-from edge.hotlist.mqtt_client import BrokerSettings, ConnackWaiter, make_client
 from edge.hotlist.payload import GZIP_WBITS
+from edge.mqtt import BrokerSettings, ConnackWaiter, make_client
 from edge.progress import Progress
+from edge.uplink.topics import BUNDLE_KINDS, hotlist_topic
 
 HEADER_PEEK_BYTES = 64 * 1024
 
@@ -46,9 +47,9 @@ def bundle_topic(data: bytes, prefix: str) -> tuple[str, dict]:
         list_id, kind = header["list"], header["kind"]
     except (ValueError, KeyError, TypeError, zlib.error):
         raise UserError("not a hotlist bundle (see `anpr-edge hotlist sign`)") from None
-    if kind not in ("snapshot", "delta") or not isinstance(list_id, str):
+    if kind not in BUNDLE_KINDS or not isinstance(list_id, str):
         raise UserError(f"not a hotlist bundle: kind {kind!r}")
-    return f"{prefix}/hotlists/{list_id}/{kind}", header
+    return hotlist_topic(prefix, list_id, kind), header
 
 
 def publish_bundle(

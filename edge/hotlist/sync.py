@@ -13,12 +13,8 @@
   was counted. At start it first applies what a previous run left in the spool. A store locked
   by another writer (`anpr-edge hotlist apply` run on site) is waited out with back-off: the
   bundle stays in the spool until it applies.
-- **Gaps**: a delta whose base is not the held version is rejected (`base-mismatch`); the
-  unit then asks the broker for the retained snapshot again (re-subscribing with MQTT 5
-  retain handling 0 makes the broker re-send it) and repeats the request every
-  `snapshot_retry_s` until a newer snapshot arrives. Deltas that are ahead of the held version
-  are kept (a few per list, their files left in the spool) and applied after that snapshot if
-  they follow on from it.
+- **Gaps**: a delta whose base is not the held version is rejected (`base-mismatch`) and the
+  snapshot asked for again; deltas ahead are parked (edge.hotlist.gaps).
 - Held versions, waiting lists, rejection counters and the spool are in `status()` for status
   and health.
 """
@@ -31,28 +27,35 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edge.hotlist.apply import ApplyCounters, ApplyInterrupted, BundleApplier
 from edge.hotlist.bundle import envelope_limit
+from edge.hotlist.gaps import ListState, VersionGaps
 from edge.hotlist.index import IndexHolder
 from edge.hotlist.intake import SpoolIntake
 from edge.hotlist.loading import load_index
-from edge.hotlist.mqtt_client import BrokerSettings
 from edge.hotlist.rejections import BundleRejected, Reason
 from edge.hotlist.signing import PublicKey
 from edge.hotlist.spool import Spool, Spooled
 from edge.hotlist.store import HotlistStore
 from edge.hotlist.storefile import open_hotlists
+from edge.mqtt import BrokerSettings
 from edge.uplink.connection import SESSION_EXPIRY_S, Connection, shared
+from edge.uplink.topics import BUNDLE_KINDS, all_hotlists, hotlist_topic
+
+if TYPE_CHECKING:
+    from edge.config import Config
 
 log = logging.getLogger(__name__)
 
-PARKED_PER_LIST = 16
 POLL_S = 0.5  # how often the worker looks at the stop event when idle
 LOCKED_BACKOFF_S = (0.5, 10.0)  # waiting for another writer of the store: doubling
+
+MB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -66,14 +69,17 @@ class SyncSettings:
     spool_max_files: int | None = None  # None: edge.hotlist.spool's defaults
     spool_max_bytes: int | None = None
 
+    @classmethod
+    def from_config(cls, config: Config) -> SyncSettings:
+        return cls(
+            prefix=config.mqtt.topic_prefix,
+            lists=tuple(config.hotlist.lists),
+            store_path=str(config.storage.hotlist_file),
+            max_payload_bytes=config.hotlist.max_bundle_mb * MB,
+        )
 
-@dataclass
-class _ListState:
-    waiting_since: float | None = None  # monotonic time of the last snapshot request
-    parked: dict[int, Spooled] = field(default_factory=dict)  # base version → spooled delta
 
-
-class HotlistSync:
+class HotlistSync(VersionGaps):
     def __init__(
         self,
         settings: SyncSettings,
@@ -98,18 +104,18 @@ class HotlistSync:
             self.spool.max_bytes = settings.spool_max_bytes
         self._next: deque[Spooled] = deque()  # parked deltas now in turn, before the queue
         self._connects: queue.Queue[bool] = queue.Queue()  # session_present of each CONNACK
-        self._states = {list_id: _ListState() for list_id in settings.lists}
+        self._states = {list_id: ListState() for list_id in settings.lists}
         self._topics = {
-            f"{settings.prefix}/hotlists/{list_id}/{kind}": (list_id, kind)
+            hotlist_topic(settings.prefix, list_id, kind): (list_id, kind)
             for list_id in settings.lists
-            for kind in ("snapshot", "delta")
+            for kind in BUNDLE_KINDS
         }
         self.connection.on_connect(self._on_connect)
         self.connection.on_disconnect(self._on_disconnect)
         self.intake = SpoolIntake(
             self.connection, self.spool, self._topics, settings.max_payload_bytes, self.counters
         )
-        self.connection.route(f"{settings.prefix}/hotlists/#", self.intake.on_message)
+        self.connection.route(all_hotlists(settings.prefix), self.intake.on_message)
         self._thread = threading.Thread(target=self._run, name="hotlist-sync", daemon=True)
 
     def start(self) -> None:
@@ -310,45 +316,3 @@ class HotlistSync:
     def _check_stop(self, _rows: int) -> None:
         if self.stop_event.is_set():
             raise ApplyInterrupted
-
-    def _park(self, state: _ListState, base_version: int | None, item: Spooled) -> bool:
-        if base_version is None:
-            return False
-        replaced = state.parked.pop(base_version, None)
-        if replaced is not None:
-            self.spool.remove(replaced)
-        state.parked[base_version] = item
-        while len(state.parked) > PARKED_PER_LIST:
-            # keep those nearest the held version
-            self.spool.remove(state.parked.pop(max(state.parked)))
-        return base_version in state.parked
-
-    def _apply_parked(self, list_id: str, state: _ListState) -> None:
-        """The parked delta that follows on from the held version, if any, is next (through
-        `_process`, so it is retried and removed like any other)."""
-        held = self.holder.versions().get(list_id, 0)
-        for base in [base for base in state.parked if base < held]:
-            self.spool.remove(state.parked.pop(base))  # superseded by what was applied
-        item = state.parked.pop(held, None)
-        if item is not None:
-            self._next.append(item)
-
-    def _request_snapshot(self, list_id: str, state: _ListState) -> None:
-        state.waiting_since = time.monotonic()
-        topic = f"{self.settings.prefix}/hotlists/{list_id}/snapshot"
-        log.info(
-            "hotlist %s: waiting for a snapshot; asking the broker for the retained one", list_id
-        )
-        if self.broker.mqtt5:
-            self.connection.subscribe(topic, options=SubscribeOptions(qos=1, retainHandling=0))
-        else:
-            self.connection.subscribe(topic, qos=1)  # brings the retained snapshot
-
-    def _request_overdue_snapshots(self) -> None:
-        now = time.monotonic()
-        for list_id, state in self._states.items():
-            if (
-                state.waiting_since is not None
-                and now - state.waiting_since >= self.settings.snapshot_retry_s
-            ):
-                self._request_snapshot(list_id, state)

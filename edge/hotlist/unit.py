@@ -3,31 +3,18 @@ into the objects the commands and the running unit use."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from edge.config import Config
-from edge.hotlist.fuzzy import FuzzyPolicy
 from edge.hotlist.index import IndexHolder
-from edge.hotlist.mqtt_client import BrokerSettings
 from edge.hotlist.signing import PublicKey, load_trusted_keys
+from edge.hotlist.store import HotlistStore
 from edge.hotlist.storefile import open_hotlists
 from edge.hotlist.sync import HotlistSync, SyncSettings
+from edge.mqtt import BrokerSettings
 from edge.uplink.connection import Connection
-
-MB = 1024 * 1024
-
-
-def fuzzy_policy(config: Config) -> FuzzyPolicy:
-    section = config.hotlist
-    distance = section.fuzzy_max_distance if section.fuzzy else 0
-    return FuzzyPolicy(
-        max_distance=distance,
-        substitutions=section.fuzzy_substitutions,
-        sure_confidence=section.fuzzy_sure_confidence,
-    )
 
 
 def trusted_keys(config: Config, config_file: str = "") -> dict[str, PublicKey]:
@@ -35,16 +22,17 @@ def trusted_keys(config: Config, config_file: str = "") -> dict[str, PublicKey]:
 
 
 def max_payload_bytes(config: Config) -> int:
-    return config.hotlist.max_bundle_mb * MB
+    return SyncSettings.from_config(config).max_payload_bytes
 
 
 @contextmanager
-def open_store(config: Config) -> Iterator[sqlite3.Connection]:
-    """The hotlist file (`storage.hotlist_file`), closed on exit (a sqlite3 connection's own
-    `with` only commits); lists an older version kept in the store are moved in first."""
+def open_store(config: Config) -> Iterator[HotlistStore]:
+    """The lists in the hotlist file (`storage.hotlist_file`), closed on exit (a sqlite3
+    connection's own `with` only commits); lists an older version kept in the store are moved
+    in first."""
     conn = open_hotlists(config.storage.hotlist_file, legacy_store=config.storage.path)
     try:
-        yield conn
+        yield HotlistStore(conn)
     finally:
         conn.close()
 
@@ -58,11 +46,7 @@ def make_sync(
 ) -> HotlistSync:
     """The MQTT sync of the configured lists; `start()` it, set `stop` and `join()` to end.
     On the unit's `connection` (which its owner starts and stops), or on one of its own."""
-    settings = SyncSettings(
-        prefix=config.mqtt.topic_prefix,
-        lists=tuple(config.hotlist.lists),
-        store_path=str(config.storage.hotlist_file),
-        max_payload_bytes=max_payload_bytes(config),
-    )
     link = connection or BrokerSettings.from_config(config, config.mqtt_client_id)
-    return HotlistSync(settings, link, trusted_keys(config, config_file), holder, stop)
+    return HotlistSync(
+        SyncSettings.from_config(config), link, trusted_keys(config, config_file), holder, stop
+    )

@@ -22,12 +22,12 @@ from dataclasses import dataclass, replace
 from itertools import pairwise
 from typing import Any
 
+from edge.capture.sources import make_source
 from edge.config import Config
 from edge.errors import RuntimeFailure
 from edge.ops import imaging
 from edge.ops.feed import FrameFeed
 from edge.ops.snapshot import WARMUP_FRAMES
-from edge.unit.sources import make_source
 
 MIN_FPS_SHARE = 0.9  # below 90% of camera.fps: the unit misses fast vehicles
 MAX_DROPPED_SHARE = 0.01

@@ -10,20 +10,21 @@ from __future__ import annotations
 import ssl
 import time
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
+from edge.capture.sources import make_source
 from edge.config import Config
 from edge.errors import RuntimeFailure
-from edge.hotlist.mqtt_client import BrokerSettings, ConnackWaiter, make_client
+from edge.mqtt import BrokerSettings, ConnackWaiter, make_client
 from edge.ops.config_files import tls_problems
 from edge.ops.credentials import UNIT_FILES, load_credentials, resolve
 from edge.ops.feed import FrameFeed
+from edge.records import Frame
+from edge.times import rfc3339_now
 from edge.tls_check import explain_tls_failure
 from edge.unit.health import ClockState
-from edge.unit.sources import make_source
 from edge.uplink.connection import session_kept
 from edge.vision.detector import Detector
 from edge.vision.recogniser import Recogniser
@@ -77,7 +78,7 @@ def check_model(config: Config, kind: str) -> CheckResult:
 
 def check_camera(config: Config) -> CheckResult:
     source = make_source(config)
-    frames = []
+    frames: list[Frame] = []
     started = time.monotonic()
     with FrameFeed(source, config.camera.capture_timeout_s) as feed:
         while len(frames) < CAMERA_FRAMES:
@@ -97,7 +98,7 @@ def check_camera(config: Config) -> CheckResult:
 
 
 def check_broker(config: Config) -> CheckResult:
-    """Connects as the unit does (edge.hotlist.mqtt_client: TLS identity, credentials), and
+    """Connects as the unit does (edge.mqtt: TLS identity, credentials), and
     counts only a successful CONNACK: with TLS 1.3 a refused client certificate shows only
     after `connect()` has returned (../shared/NOTES.md)."""
     config = with_credential_sources(config)
@@ -140,8 +141,8 @@ def check_broker(config: Config) -> CheckResult:
         seconds = time.monotonic() - started
     except RuntimeFailure as exc:
         # with TLS 1.3 a refused client certificate is only a missing CONNACK to paho
-        why = _explain(settings)
-        return failed("broker", f"{address}: {why}" if why else str(exc))
+        reason = _explain(settings)
+        return failed("broker", f"{address}: {reason}" if reason else str(exc))
     finally:
         client.disconnect()
         client.loop_stop()
@@ -181,7 +182,7 @@ def _explain(settings: BrokerSettings) -> str | None:
 
 
 def check_clock(clock: ClockState | None = None) -> CheckResult:
-    now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    now = rfc3339_now()
     if (clock or ClockState())():
         return passed("clock", f"synchronised (now {now})")
     return failed(

@@ -1,7 +1,7 @@
 """Frames from a source, read in a worker thread, for the technician's camera commands.
 
 A source's `read` can block inside a driver: a wedged libcamera capture cannot be interrupted
-from Python (edge.unit.sources.picamera), and then neither can Ctrl-C. A technician's command
+from Python (edge.capture.sources.picamera), and then neither can Ctrl-C. A technician's command
 must still end, with a message, so one worker thread opens, reads and closes the source (all on
 one thread, as libcamera wants) and the command waits on a queue with its own timeout. If the
 worker never comes back the command reports the hang; the worker is a daemon thread and goes
@@ -16,12 +16,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from edge.capture.sources import FrameSource, SourceStalled
 from edge.errors import RuntimeFailure, UserError
 from edge.records import Frame
-from edge.unit.sources import FrameSource, SourceStalled
 
 # Opening takes time beyond a frame's: a Pi camera a second or two, an RTSP stream up to its
-# own 5 s connect timeout (edge.unit.sources.opencv).
+# own 5 s connect timeout (edge.capture.sources.opencv).
 OPEN_ALLOWANCE_S = 10.0
 # A source gives up on a frame after its read timeout; ours waits a little longer, so that the
 # source's own (more specific) stall report arrives first.

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from edge.errors import UserError
-from edge.hotlist.files import write_private
+from edge.files import write_private
 from edge.records import Box
 
 SATURATED = 250  # grey levels at or above: clipped highlights (an IR flare, the sky)

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edge.capture.sources import make_source
 from edge.config import Config
 from edge.errors import RuntimeFailure
 from edge.ops import imaging
 from edge.ops.feed import FrameFeed
 from edge.records import Box, Frame
-from edge.unit.sources import make_source
 from edge.vision.reader import PlateReader, PlateResult
 
 WARMUP_FRAMES = 4
@@ -74,18 +74,6 @@ class Snapshot:
         }
 
 
-def reader_for(config: Config) -> PlateReader:
-    """The plate reader the unit itself would use."""
-    models = config.models
-    return PlateReader.from_files(
-        models.detector,
-        models.recogniser,
-        threads=models.threads,
-        region=config.recognition.region,
-        threshold=models.detector_threshold,
-    )
-
-
 def take_snapshot(
     config: Config,
     out: Path,
@@ -97,7 +85,7 @@ def take_snapshot(
 ) -> Snapshot:
     imaging.check_output(out)  # before minutes spent waiting on a camera
     source = make_source(config, spec)
-    reader = reader or reader_for(config)
+    reader = reader or PlateReader.from_config(config)
     frame, results, seen, status = _first_with_plate(source, reader, config, wait_s)
     image = frame.image
     plates = tuple(

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from edge.stages import Counters
 from edge.unit.memory import peak_rss_mb, rss_mb
-from edge.unit.publisher import Publisher
-from edge.unit.stages import Counters
+from edge.uplink.publisher import Publisher
 
 
 def status_text(counters: Counters, publisher: Publisher, elapsed: float) -> str:

@@ -17,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from edge.stages import Stage
 from edge.unit.console import StatusLine
 from edge.unit.health import HealthReporter
 from edge.unit.notify import Notifier
-from edge.unit.stages import Stage
 from edge.unit.status import StatusFile
 
 log = logging.getLogger(__name__)

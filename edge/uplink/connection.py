@@ -29,7 +29,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from edge.hotlist.mqtt_client import BrokerSettings, make_client
+from edge.mqtt import BrokerSettings, make_client
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ class Connection:
         """A connection attempt failed (no broker, refused TLS): paho retries with back-off."""
         self._handlers["unreachable"].append(handler)
 
-    def will(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = True) -> None:
+    def will(self, topic: str, payload: str | bytes, *, qos: int = 1, retain: bool = True) -> None:
         self.client.will_set(topic, payload, qos=qos, retain=retain)
 
     # --- the network thread -----------------------------------------------------------------
@@ -201,7 +201,7 @@ def session_kept(
 ) -> dict[str, Any]:
     """paho `connect()` arguments that resume the unit's session and keep it for
     `session_expiry_s` after a disconnect (3.1.1: the client was made with
-    clean_session=False, see edge.hotlist.mqtt_client.make_client)."""
+    clean_session=False, see edge.mqtt.make_client)."""
     if not broker.mqtt5:
         return {}
     props = Properties(PacketTypes.CONNECT)

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -12,6 +13,9 @@ from edge.errors import UserError
 from edge.records import Box, Detection, PlateText
 from edge.vision.detector import DEFAULT_THRESHOLD, Detector
 from edge.vision.recogniser import Recogniser, Region
+
+if TYPE_CHECKING:
+    from edge.config import Config
 
 # The recogniser was trained on plate boxes padded by 0–20% per side.
 CROP_PADDING = 0.1
@@ -21,6 +25,9 @@ CROP_PADDING = 0.1
 class PlateResult:
     detection: Detection
     text: PlateText
+    # the padded plate cut from the frame that was read (a view of the frame): the pipeline keeps
+    # its best one as the read's patch instead of cutting it again
+    crop: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 def crop(image: np.ndarray, box: Box, padding: float = CROP_PADDING) -> np.ndarray:
@@ -33,7 +40,7 @@ def crop(image: np.ndarray, box: Box, padding: float = CROP_PADDING) -> np.ndarr
 def check_frame(image: np.ndarray) -> None:
     """A frame must be a non-empty uint8 grey (H×W or H×W×1), BGR or BGRA image: anything else
     is a caller's mistake, named here rather than deep inside OpenCV or the interpreter."""
-    shape = getattr(image, "shape", ())
+    shape: tuple[int, ...] = getattr(image, "shape", ())
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
         raise UserError(
             f"frame: expected a uint8 image, got {getattr(image, 'dtype', type(image))}"
@@ -69,6 +76,27 @@ class PlateReader:
     ) -> PlateReader:
         return cls(Detector(detector, threads, threshold), Recogniser(recogniser, threads), region)
 
+    @classmethod
+    def from_config(
+        cls,
+        config: Config,
+        *,
+        detector: Path | None = None,
+        recogniser: Path | None = None,
+        threads: int | None = None,
+        region: Region | None = None,
+    ) -> PlateReader:
+        """The reader the `models` and `recognition` sections describe (what the unit runs); a
+        command's own options (another model file, threads, region) take the place of a key."""
+        models = config.models
+        return cls.from_files(
+            detector or models.detector,
+            recogniser or models.recogniser,
+            threads=models.threads if threads is None else threads,
+            region=region or config.recognition.region,
+            threshold=models.detector_threshold,
+        )
+
     @property
     def model_versions(self) -> tuple[tuple[str, str], ...]:
         return (("detector", self.detector.version), ("recogniser", self.recogniser.version))
@@ -77,7 +105,8 @@ class PlateReader:
         check_frame(image)
         results = []
         for detection in self.detector.detect(image):
-            text = self.recogniser.read(crop(image, detection.box), self.region)
+            plate = crop(image, detection.box)
+            text = self.recogniser.read(plate, self.region)
             if text.text and text.confidence >= self.min_confidence:
-                results.append(PlateResult(detection, text))
+                results.append(PlateResult(detection, text, plate))
         return results

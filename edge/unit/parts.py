@@ -1,0 +1,175 @@
+"""The stages of a running unit, built and wired to each other (`Unit.build_stages`): the writer,
+the publisher, the pipeline, capture, and the health reporter and supervisor that watch them.
+
+A part of `edge.unit.service.Unit`, kept apart so the unit's steps read in one screen: what is
+declared here is opened by the steps before (`open_store`, `start_hotlists`, `load_models`).
+"""
+
+from __future__ import annotations
+
+import queue
+import sqlite3
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from edge import __version__
+from edge.capture.sources.base import FrameSource
+from edge.capture.stage import Capture
+from edge.config import Config
+from edge.hotlist.index import IndexHolder
+from edge.hotlist.matcher import Matcher
+from edge.hotlist.sync import HotlistSync
+from edge.records import Frame
+from edge.stages import Counters, Stage
+from edge.store.writer import StoreSettings, StoreWriter
+from edge.track.pipeline import Pipeline, PipelineSettings
+from edge.track.reading import ReadContext
+from edge.track.tracking import Tracker, TrackSettings
+from edge.unit.console import StatusLine
+from edge.unit.health import ClockState, HealthReporter
+from edge.unit.notify import Notifier
+from edge.unit.status import StatusFile
+from edge.unit.summary import status_text
+from edge.unit.supervisor import Supervisor
+from edge.uplink.connection import Connection
+from edge.uplink.publisher import Publisher
+from edge.uplink.topics import Topics
+from edge.vision.motion import MotionGate
+from edge.vision.reader import PlateReader
+
+if TYPE_CHECKING:
+    from edge.unit.service import RunOptions
+
+
+class UnitParts:
+    # set by Unit.__init__ and the steps before build_stages
+    config: Config
+    options: RunOptions
+    stop_event: threading.Event
+    notifier: Notifier
+    status_line: StatusLine
+    status_file: StatusFile
+    status_every: float
+    counters: Counters
+    clock: ClockState
+    retry: threading.Event
+    health_now: threading.Event
+    store_path: Path
+    health_conn: sqlite3.Connection
+    source: FrameSource
+    holder: IndexHolder
+    connection: Connection
+    sync: HotlistSync
+    matcher: Matcher
+    reader: PlateReader
+    # built here
+    stages: dict[str, Stage]
+    publisher: Publisher
+    writer: StoreWriter
+    frames: queue.Queue[tuple[Frame, float] | None]
+    gate: MotionGate
+    pipeline: Pipeline
+    capture: Capture
+    health: HealthReporter
+    supervisor: Supervisor
+
+    def build_stages(self) -> None:
+        """Downstream first: writer ← publisher ← pipeline ← capture; then health and the
+        supervisor that watch them."""
+        self.stages = {
+            "capture": Stage("capture", self.config.camera.capture_timeout_s + 1.0),
+            "pipeline": Stage("pipeline", 15.0),
+            "writer": Stage("writer", 60.0),
+            "publisher": Stage("publisher", 15.0),
+        }
+        self.publisher = self._publisher()
+        self.writer = StoreWriter(
+            StoreSettings.from_config(self.config),
+            self.stages["writer"],
+            self.counters,
+            on_stored=self.publisher.stored,
+            on_replaced=self.publisher.store_replaced,
+            on_release=self._release_store,
+        )
+        self.frames: queue.Queue[tuple[Frame, float] | None] = queue.Queue(maxsize=2)
+        self.pipeline = self._pipeline()
+        self.capture = Capture(
+            self.source,
+            self.frames,
+            self.stop_event,
+            self.stages["capture"],
+            self.counters,
+            timeout_s=self.config.camera.capture_timeout_s,
+            max_frames=self.options.max_frames,
+        )
+        self.health = self._health()
+        self.supervisor = Supervisor(
+            self.stages,
+            self.notifier,
+            self.health,
+            self.publisher.health,
+            self.status_file,
+            self.config.health.interval_s,
+            self.status_line,
+            lambda elapsed: status_text(self.counters, self.publisher, elapsed),
+            self.status_every,
+            self.health_now,
+        )
+
+    def _publisher(self) -> Publisher:
+        return Publisher(
+            self.connection,
+            Topics.from_config(self.config),
+            self.store_path,
+            self.stages["publisher"],
+            self.counters,
+            on_delivered=lambda kind, no: self.writer.delivered(
+                kind, no, self.publisher.generation
+            ),
+            retry=self.retry,
+            health_now=self.health_now,
+            versions=lambda: {
+                "software": __version__,
+                "models": dict(self.reader.model_versions),
+                "hotlists": self.holder.versions(),
+            },
+        )
+
+    def _pipeline(self) -> Pipeline:
+        config = self.config
+        self.gate = MotionGate(enabled=config.recognition.motion_gating)
+        return Pipeline(
+            self.reader,
+            self.gate,
+            Tracker(TrackSettings.from_config(config)),
+            self.matcher,
+            ReadContext.from_config(config, self.reader.model_versions),
+            PipelineSettings.from_config(config),
+            emit=self.writer.submit,
+            counters=self.counters,
+        )
+
+    def _health(self) -> HealthReporter:
+        return HealthReporter(
+            self.config.unit.id,
+            self.counters,
+            self.health_conn,
+            self.store_path,
+            list(self.stages.values()),
+            self.clock,
+            extra=lambda: {
+                "motion_ratio": self.gate.ratio,
+                "hotlists": self.holder.versions(),
+                "hotlist_sync": self.sync.health(),
+                "broker": self.publisher.status(),
+                "source": self.source.status(),
+                "store": self.writer.condition.snapshot(),
+            },
+            store_generation=lambda: self.writer.generation,
+        )
+
+    def _release_store(self) -> None:
+        """The writer is replacing the store file: everyone else lets go of the old one."""
+        self.publisher.release_store()
+        self.health.release_store()
