@@ -17,7 +17,7 @@ import numpy as np
 
 from edge.vision.preprocess import RECOGNISER_PACK, pack
 from training import data
-from training.common import parse_args
+from training.common import add_freeze_option, freeze_batch_norm, parse_args
 
 SEQUENCE = 40
 CLASSES = 1 + len(data.CHARSET)
@@ -96,6 +96,8 @@ def train(args: argparse.Namespace) -> None:
     model = build_model()
     if args.init:  # fine-tune a previous model's weights
         model.load_weights(args.init)
+    if args.freeze_bn:
+        freeze_batch_norm(model)
     print(f"recogniser parameters: {model.count_params()}", flush=True)
     schedule = keras.optimizers.schedules.CosineDecay(
         args.lr / 2, args.steps, alpha=0.02, warmup_target=args.lr, warmup_steps=300
@@ -255,6 +257,7 @@ def main(argv=None) -> None:
 def add_options(parser) -> None:
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
     parser.add_argument("--init", help="weights to start from (fine-tuning)")
+    add_freeze_option(parser)
     parser.add_argument(
         "--row-samples", type=int, default=0, help="row crops of two-row plates (0: none)"
     )
