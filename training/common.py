@@ -54,3 +54,10 @@ def add_freeze_option(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep batch norm as it is (weights recovered by training.tflite_weights)",
     )
+
+
+def step_clock(step: int, last: int, seconds: float) -> str:
+    """`412s, about 0:38:10 left` for a training log line: the estimate from the pace so far."""
+    left = round(seconds / step * (last - step)) if step else 0
+    hours, rest = divmod(left, 3600)
+    return f"{seconds:.0f}s, about {hours}:{rest // 60:02d}:{rest % 60:02d} left"

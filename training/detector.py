@@ -18,7 +18,7 @@ import numpy as np
 from edge.vision import heatmap
 from edge.vision.preprocess import DETECTOR_SIZE, PACK, pack
 from training import data
-from training.common import add_freeze_option, freeze_batch_norm, parse_args
+from training.common import add_freeze_option, freeze_batch_norm, parse_args, step_clock
 
 
 def build_model(width: int, height: int, batch_size: int | None = None):
@@ -195,7 +195,7 @@ def train(args: argparse.Namespace) -> None:
         if i % 100 == 0:
             print(
                 f"step {i} heat {float(heat_loss):.3f} box {float(reg_loss):.3f} "
-                f"{time.monotonic() - started:.0f}s",
+                f"{step_clock(i, last, time.monotonic() - started)}",
                 flush=True,
             )
         if i % args.eval_every == 0 or i == last:

@@ -17,7 +17,7 @@ import numpy as np
 
 from edge.vision.preprocess import RECOGNISER_PACK, pack
 from training import data
-from training.common import add_freeze_option, freeze_batch_norm, parse_args
+from training.common import add_freeze_option, freeze_batch_norm, parse_args, step_clock
 
 SEQUENCE = 40
 CLASSES = 1 + len(data.CHARSET)
@@ -141,7 +141,8 @@ def train(args: argparse.Namespace) -> None:
             x, y, y_len = (np.concatenate([a, b]) for a, b in zip((x, y, y_len), more, strict=True))
         loss = float(step(pack(x, RECOGNISER_PACK), y, y_len))
         if i % 100 == 0:
-            print(f"step {i} loss {loss:.3f} {time.monotonic() - started:.0f}s", flush=True)
+            clock = step_clock(i, args.steps, time.monotonic() - started)
+            print(f"step {i} loss {loss:.3f} {clock}", flush=True)
         if i % args.eval_every == 0 or i == args.steps:
             accuracy = exact_accuracy(model, *val)
             record = {"step": i, "loss": loss, "val_exact": accuracy}
