@@ -19,7 +19,10 @@
 # improve real-dev without losing on synthetic gb (tools/eval_recogniser.sh measures it).
 # Then the same mix as a short fine-tune of the bundled recogniser (training/runs/candidates_ft),
 # and (session 4) the same with batch norm frozen (candidates_ft_frozen): the recovered weights'
-# batch norms are an identity plus bias, which batch statistics would undo.
+# batch norms are an identity plus bias, which batch statistics would undo. That candidate,
+# measured with tools/eval_models.sh, is the bundled recogniser 2.2.0. Without the rows stage's
+# checkpoint the fine-tune starts from the bundled .tflite: to rebuild 2.2.0 itself start from
+# 2.1.0 (`git show 20edffd:edge/models/recogniser.tflite` and its .json).
 # Detector on real + synthetic (`tools/train.sh detector-real`): the bundled detector's weights,
 # recovered from its .tflite, fine-tuned with batch norm frozen for 3000 steps at 512x384, each
 # batch of 16 half real photos of $REAL_DATA/train (zoomed 0.8-2.5 and cut at random:

@@ -222,7 +222,12 @@ def export_checkpoint(args: argparse.Namespace) -> None:
     recall, precision = recall_at(model, val_images, val_boxes)
     print(f"checkpoint val recall {recall:.4f} precision {precision:.4f}", flush=True)
     history = [{"step": "checkpoint", "recall": recall, "precision": precision}]
-    export(model, val_images, args, history, 0.0)
+    real = None
+    if args.real:  # calibrate on real photos as the training run would have
+        from training import real_scenes
+
+        real = real_scenes.load(Path(args.real))
+    export(model, val_images, args, history, 0.0, real)
 
 
 def export(trained, images, args, history, seconds, real=None) -> None:
