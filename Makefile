@@ -27,8 +27,9 @@ check: lint test  ## lint, then tests
 train:  ## retrain both models from synthetic data (TensorFlow; ~1.5 h on 2 cores), then the real-data candidate
 	@tools/train.sh
 
-train-real:  ## only the recogniser on real + synthetic crops: a candidate in training/runs/candidates (~1 h, one core)
+train-real:  ## only the real + synthetic candidates (recogniser, then detector) in training/runs/candidates* (~2 h, one core)
 	@REAL_DATA=$(or $(REAL_DATA),/work/data/real-train) tools/train.sh recogniser-real
+	@REAL_DATA=$(or $(REAL_DATA),/work/data/real-train) tools/train.sh detector-real
 
 clean:  ## remove the demo state and caches (keeps .venv)
 	rm -rf var .pytest_cache .ruff_cache

@@ -17,7 +17,16 @@
 # 2200 steps on one thread (about an hour on a shared core, data included). It writes a
 # candidate to training/runs/candidates, never to edge/models: a new bundled model must first
 # improve real-dev without losing on synthetic gb (tools/eval_models.sh measures it).
-# Then the same mix as a short fine-tune of the bundled recogniser (training/runs/candidates_ft).
+# Then the same mix as a short fine-tune of the bundled recogniser (training/runs/candidates_ft),
+# and (session 4) the same with batch norm frozen (candidates_ft_frozen): the recovered weights'
+# batch norms are an identity plus bias, which batch statistics would undo. That candidate,
+# measured with tools/eval_models.sh, is the bundled recogniser 2.2.0. Without the rows stage's
+# checkpoint the fine-tune starts from the bundled .tflite: to rebuild 2.2.0 itself start from
+# 2.1.0 (`git show 20edffd:edge/models/recogniser.tflite` and its .json).
+# Detector on real + synthetic (`tools/train.sh detector-real`): the bundled detector's weights,
+# recovered from its .tflite, fine-tuned with batch norm frozen for 3000 steps at 512x384, each
+# batch of 16 half real photos of $REAL_DATA/train (zoomed 0.8-2.5 and cut at random:
+# training/real_scenes.py) and half synthetic scenes; into training/runs/candidates_det.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -56,12 +65,32 @@ recogniser_real() {
     --real "$REAL_DATA/train" --real-share 0.3 --real-valid "$REAL_DATA/valid" \
     --steps 800 --eval-every 400 --threads 1 --workers 1 --version 2.2.0 \
     2>&1 | tee $RUNS/recogniser_real_ft.log
+  nice -n 19 $T training.recogniser --out $RUNS/candidates_ft_frozen \
+    --workdir $RUNS/recogniser_real_ft_frozen --init $INIT --freeze-bn --lr 5e-4 \
+    --samples 40000 --row-samples 8000 --row-share 0.12 --real "$REAL_DATA/train" \
+    --real-share 0.25 --real-valid "$REAL_DATA/valid" --steps 1200 --eval-every 400 \
+    --threads 1 --workers 1 --version 2.2.0 2>&1 | tee $RUNS/recogniser_real_ft_frozen.log
 }
 
-if [ "$STAGE" = recogniser-real ]; then
-  recogniser_real
-  exit 0
-fi
+detector_real() {
+  if [ ! -f "$REAL_DATA/train/labels.csv" ]; then
+    echo "no real training set at $REAL_DATA (make real-data): detector-real skipped" >&2
+    return 0
+  fi
+  INIT=$RUNS/bundled_det/detector.weights.h5
+  mkdir -p $RUNS/bundled_det
+  [ -f $INIT ] || $T training.tflite_weights edge/models/detector.tflite $INIT
+  nice -n 19 $T training.detector --out $RUNS/candidates_det --workdir $RUNS/detector_real \
+    --size 512x384 --region half --max-plate 160 --samples 4000 --seed 3 --steps 3000 \
+    --eval-every 500 --init $INIT --freeze-bn --lr 5e-4 --real "$REAL_DATA/train" \
+    --real-share 0.5 --real-valid "$REAL_DATA/valid" --threads 1 --workers 2 --version 1.2.0 \
+    2>&1 | tee $RUNS/detector_real.log
+}
+
+case "$STAGE" in
+  recogniser-real) recogniser_real; exit 0 ;;
+  detector-real) detector_real; exit 0 ;;
+esac
 
 $T training.recogniser --out $RUNS/stages --workdir $RUNS/recogniser_base \
   2>&1 | tee $RUNS/recogniser.log
@@ -80,4 +109,5 @@ $T training.detector --out edge/models --workdir $RUNS --tag _stage3 $SCENES \
   --steps 3000 --eval-every 500 --init $RUNS/detector_stage2.weights.h5 --version 1.1.0 \
   2>&1 | tee $RUNS/detector_stage3.log
 recogniser_real
+detector_real
 echo "models written to edge/models; check them with: make test && .venv/bin/anpr-edge bench"

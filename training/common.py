@@ -35,3 +35,29 @@ def parse_args(
     if extra is not None:
         extra(parser)
     return parser.parse_args(argv)
+
+
+def freeze_batch_norm(model) -> None:
+    """Keep every batch norm as it is, in inference mode: for weights recovered from a `.tflite`
+    (training.tflite_weights), whose batch norms are an identity plus bias, batch statistics
+    would change what every layer computes at the first step of a fine-tune."""
+    import keras
+
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+
+
+def add_freeze_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--freeze-bn",
+        action="store_true",
+        help="keep batch norm as it is (weights recovered by training.tflite_weights)",
+    )
+
+
+def step_clock(step: int, last: int, seconds: float) -> str:
+    """`412s, about 0:38:10 left` for a training log line: the estimate from the pace so far."""
+    left = round(seconds / step * (last - step)) if step else 0
+    hours, rest = divmod(left, 3600)
+    return f"{seconds:.0f}s, about {hours}:{rest // 60:02d}:{rest % 60:02d} left"

@@ -18,7 +18,7 @@ import numpy as np
 from edge.vision import heatmap
 from edge.vision.preprocess import DETECTOR_SIZE, PACK, pack
 from training import data
-from training.common import parse_args
+from training.common import add_freeze_option, freeze_batch_norm, parse_args, step_clock
 
 
 def build_model(width: int, height: int, batch_size: int | None = None):
@@ -112,10 +112,23 @@ def recall_at(model, images, boxes_list, threshold=0.3, iou=0.5) -> tuple[float,
     return matched / max(total, 1), true_pos / max(predicted, 1)
 
 
+def real_recall(model, scenes, threshold=0.3, iou=0.5) -> float:
+    """Recall on real photos fitted into the unit's detector input, as the unit fits a frame."""
+    from training import real_scenes
+
+    deployed = build_model(*DETECTOR_SIZE)
+    deployed.set_weights(model.get_weights())
+    images, boxes = zip(*(real_scenes.fitted(s, DETECTOR_SIZE) for s in scenes), strict=True)
+    return recall_at(deployed, np.stack(images), list(boxes), threshold, iou)[0]
+
+
 def train(args: argparse.Namespace) -> None:
     import keras
     import tensorflow as tf
 
+    if args.threads:  # before any op runs: the machine's other cores belong to others
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     keras.utils.set_random_seed(args.seed)
     size = tuple(int(v) for v in args.size.split("x"))
     scenes = {"region": args.region, "max_plate": args.max_plate}
@@ -123,12 +136,25 @@ def train(args: argparse.Namespace) -> None:
     val_images, val_boxes = data.detector_arrays(
         500, args.seed + 1000, size, args.workers, **scenes
     )
+    real = real_val = None
+    if args.real:  # real photos (training.real_scenes), zoomed and cut afresh in every batch
+        from training import real_scenes
+
+        real = real_scenes.load(Path(args.real))
+        if args.real_valid:  # watched only, never selected on
+            real_val = real_scenes.load(Path(args.real_valid))
     model = build_model(*size)
     if args.init:  # a second stage fine-tunes the first stage's weights
         model.load_weights(args.init)
+    if args.freeze_bn:
+        freeze_batch_norm(model)
     print(f"detector parameters: {model.count_params()}", flush=True)
     schedule = keras.optimizers.schedules.CosineDecay(
-        1e-3, args.steps, alpha=0.02, warmup_target=2e-3, warmup_steps=300
+        args.lr / 2,
+        args.steps,
+        alpha=0.02,
+        warmup_target=args.lr,
+        warmup_steps=min(300, args.steps // 10),
     )
     optimiser = keras.optimizers.Adam(schedule)
     out_h, out_w = size[1] // heatmap.STRIDE, size[0] // heatmap.STRIDE
@@ -150,11 +176,17 @@ def train(args: argparse.Namespace) -> None:
     work.mkdir(parents=True, exist_ok=True)
     started, history = time.monotonic(), []
     last = min(args.stop_at or args.steps, args.steps)
+    real_batch = round(args.batch * args.real_share) if real else 0
     for i in range(1, last + 1):
-        pick = rng.integers(0, len(images), args.batch)
+        pick = rng.integers(0, len(images), args.batch - real_batch)
         x = images[pick]
-        flips = rng.random(args.batch) < 0.5  # mirrored plates are still plates
         picked = [list(boxes[k]) for k in pick]
+        if real_batch:
+            chosen = rng.integers(0, len(real), real_batch)
+            more = [real_scenes.sample(real[k], rng, size) for k in chosen]
+            x = np.concatenate([x, np.stack([image for image, _ in more])])
+            picked += [b for _, b in more]
+        flips = rng.random(args.batch) < 0.5  # mirrored plates are still plates
         for b in np.flatnonzero(flips):
             x[b] = x[b, :, ::-1]
             picked[b] = [(size[0] - bx - bw, by, bw, bh) for bx, by, bw, bh in picked[b]]
@@ -163,16 +195,19 @@ def train(args: argparse.Namespace) -> None:
         if i % 100 == 0:
             print(
                 f"step {i} heat {float(heat_loss):.3f} box {float(reg_loss):.3f} "
-                f"{time.monotonic() - started:.0f}s",
+                f"{step_clock(i, last, time.monotonic() - started)}",
                 flush=True,
             )
         if i % args.eval_every == 0 or i == last:
             recall, precision = recall_at(model, val_images, val_boxes)
-            history.append({"step": i, "recall": recall, "precision": precision})
-            print(f"step {i} val recall {recall:.4f} precision {precision:.4f}", flush=True)
+            record = {"step": i, "recall": recall, "precision": precision}
+            if real_val:
+                record["real_valid_recall"] = real_recall(model, real_val)
+            history.append(record)
+            print(f"step {i} val {record}", flush=True)
             model.save_weights(work / f"detector{args.tag}.weights.h5")
     (work / f"detector{args.tag}_history.json").write_text(json.dumps(history, indent=1))
-    export(model, images, args, history, time.monotonic() - started)
+    export(model, images, args, history, time.monotonic() - started, real)
 
 
 def export_checkpoint(args: argparse.Namespace) -> None:
@@ -187,10 +222,15 @@ def export_checkpoint(args: argparse.Namespace) -> None:
     recall, precision = recall_at(model, val_images, val_boxes)
     print(f"checkpoint val recall {recall:.4f} precision {precision:.4f}", flush=True)
     history = [{"step": "checkpoint", "recall": recall, "precision": precision}]
-    export(model, val_images, args, history, 0.0)
+    real = None
+    if args.real:  # calibrate on real photos as the training run would have
+        from training import real_scenes
+
+        real = real_scenes.load(Path(args.real))
+    export(model, val_images, args, history, 0.0, real)
 
 
-def export(trained, images, args, history, seconds) -> None:
+def export(trained, images, args, history, seconds, real=None) -> None:
     import cv2
 
     from training.export import check_int8_model, convert_int8, write_model
@@ -201,6 +241,11 @@ def export(trained, images, args, history, seconds) -> None:
     width, height = DETECTOR_SIZE
     step = max(1, len(images) // 200)
     frames = [cv2.resize(image, (width, height)) for image in images[::step][:200]]
+    if real:  # calibrate on real photos too, fitted as the unit fits a frame
+        from training import real_scenes
+
+        picks = np.random.default_rng(args.seed).choice(len(real), min(100, len(real)), False)
+        frames += [real_scenes.fitted(real[i], DETECTOR_SIZE)[0] for i in picks]
     rep = [pack(f).astype(np.float32) / 255.0 for f in frames]
     content = convert_int8(model, rep)
     io = check_int8_model(content, pack(frames[0]))
@@ -213,7 +258,13 @@ def export(trained, images, args, history, seconds) -> None:
         training={
             "data": f"synthetic scenes (edge.synth.scene.render_scene) {args.size}, "
             f"region {args.region}, plates 7–{args.max_plate} px, init {args.init or 'random'}, "
-            f"seed {args.seed}, {args.samples} scenes",
+            f"seed {args.seed}, {args.samples} scenes"
+            + (
+                f", plus {len(real)} real photos of {args.real} ({args.real_share:.0%} of each "
+                "batch, zoomed 0.8–2.5 and cut at random: training.real_scenes)"
+                if real
+                else ""
+            ),
             "seed": args.seed,
             "steps": args.steps if not args.stop_at else f"{args.stop_at} of {args.steps}",
             "batch": args.batch,
@@ -222,6 +273,7 @@ def export(trained, images, args, history, seconds) -> None:
         metrics={
             "synthetic_val_recall_float": history[-1]["recall"] if history else None,
             "synthetic_val_precision_float": history[-1]["precision"] if history else None,
+            "real_valid_recall_float": history[-1].get("real_valid_recall") if history else None,
         },
         extra={
             "stride": heatmap.STRIDE,
@@ -253,6 +305,20 @@ def add_scene_options(parser) -> None:
     parser.add_argument("--region", default="mixed", choices=("mixed", "gb", "foreign", "half"))
     parser.add_argument("--max-plate", type=int, default=110, help="largest plate height, px")
     parser.add_argument("--init", help="weights to start from (a previous stage)")
+    parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
+    add_freeze_option(parser)
+    parser.add_argument(
+        "--real",
+        help="a labelled dataset folder (DESIGN §1) of real photos, its train split only "
+        "(e.g. /work/data/real-train/train): every annotated box is a target",
+    )
+    parser.add_argument(
+        "--real-share", type=float, default=0.5, help="real scenes' share of a batch"
+    )
+    parser.add_argument("--real-valid", help="a real dataset folder to watch, never trained on")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="TensorFlow intra- and inter-op threads (0: all)"
+    )
     parser.add_argument("--tag", default="", help="suffix of this stage's checkpoint files")
     parser.add_argument(
         "--stop-at",

@@ -17,7 +17,7 @@ import numpy as np
 
 from edge.vision.preprocess import RECOGNISER_PACK, pack
 from training import data
-from training.common import parse_args
+from training.common import add_freeze_option, freeze_batch_norm, parse_args, step_clock
 
 SEQUENCE = 40
 CLASSES = 1 + len(data.CHARSET)
@@ -96,6 +96,8 @@ def train(args: argparse.Namespace) -> None:
     model = build_model()
     if args.init:  # fine-tune a previous model's weights
         model.load_weights(args.init)
+    if args.freeze_bn:
+        freeze_batch_norm(model)
     print(f"recogniser parameters: {model.count_params()}", flush=True)
     schedule = keras.optimizers.schedules.CosineDecay(
         args.lr / 2, args.steps, alpha=0.02, warmup_target=args.lr, warmup_steps=300
@@ -139,7 +141,8 @@ def train(args: argparse.Namespace) -> None:
             x, y, y_len = (np.concatenate([a, b]) for a, b in zip((x, y, y_len), more, strict=True))
         loss = float(step(pack(x, RECOGNISER_PACK), y, y_len))
         if i % 100 == 0:
-            print(f"step {i} loss {loss:.3f} {time.monotonic() - started:.0f}s", flush=True)
+            clock = step_clock(i, args.steps, time.monotonic() - started)
+            print(f"step {i} loss {loss:.3f} {clock}", flush=True)
         if i % args.eval_every == 0 or i == args.steps:
             accuracy = exact_accuracy(model, *val)
             record = {"step": i, "loss": loss, "val_exact": accuracy}
@@ -255,6 +258,7 @@ def main(argv=None) -> None:
 def add_options(parser) -> None:
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
     parser.add_argument("--init", help="weights to start from (fine-tuning)")
+    add_freeze_option(parser)
     parser.add_argument(
         "--row-samples", type=int, default=0, help="row crops of two-row plates (0: none)"
     )
