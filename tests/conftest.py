@@ -1,4 +1,4 @@
-"""Shared fixtures: a real Mosquitto broker, the repository's paths, the real-dev datasets."""
+"""Shared fixtures: a real Mosquitto broker, the real-dev datasets."""
 
 from __future__ import annotations
 
@@ -7,11 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.broker import MosquittoBroker
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-REAL_DEV = SHARED / "datasets" / "real-dev"
+from tests.support.broker import MosquittoBroker
+from tests.support.paths import REAL_DEV
 
 
 @pytest.fixture
@@ -49,7 +46,7 @@ def real_dev() -> Path:
 def outage_broker(tmp_path: Path, broker: MosquittoBroker) -> Iterator[MosquittoBroker]:
     """A broker on `broker`'s port that keeps sessions (and queued messages) across its
     restarts, for outage tests."""
-    from tests.test_unit_support import persistent_broker
+    from tests.support.unit import persistent_broker
 
     instance = persistent_broker(tmp_path, broker)
     instance.start()

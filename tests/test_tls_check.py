@@ -15,9 +15,9 @@ from edge.cli.run_cmd import check_tls_at_start
 from edge.config import load_config
 from edge.errors import UserError
 from edge.tls_check import check_tls_files, explain_tls_failure
-from tests.broker import MosquittoBroker, free_port
-from tests.conftest import REPO
-from tests.security_support import TestCA
+from tests.support.broker import MosquittoBroker, free_port
+from tests.support.paths import REPO
+from tests.support.security import TestCA
 
 
 @pytest.fixture
