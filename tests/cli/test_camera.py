@@ -18,7 +18,7 @@ import pytest
 from edge.capture.sources.synthetic import SyntheticRoad
 from edge.cli import main
 from edge.vision.reader import PlateReader
-from tests.capture.test_sources import FakePicamera2, FakeRequest
+from tests.support.camera import FakePicamera2, FakeRequest
 from tests.support.paths import REPO
 
 FULL = (1456, 1088)

@@ -17,9 +17,10 @@ from edge.store import open_database, transaction
 from edge.store.listing import records
 from edge.store.reads import ReadStore
 from edge.unit.status import process_start_ticks
-from tests.cli.test_reads import add_hit, add_read, anpr, write_config
-from tests.cli.test_status import write_status
+from tests.support.cli import anpr
 from tests.support.paths import REPO
+from tests.support.reads import add_hit, add_read, write_config
+from tests.support.status import write_status
 from tests.support.unit import wait_for, write_unit_config
 
 

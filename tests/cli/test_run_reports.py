@@ -16,9 +16,9 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from edge.cli.run_cmd import print_summary
+from tests.support.cli import start
 from tests.support.images import huge_png
 from tests.support.unit import PREFIX, wait_for, write_unit_config
-from tests.system.test_road import start
 
 pytestmark = pytest.mark.broker
 

@@ -16,48 +16,20 @@ from pathlib import Path
 import pytest
 
 from edge.cli import main
-from edge.config import load_config
-from edge.devtools.demo import prepare_demo_hotlist
 from edge.hotlist.signing import generate_keypair
 from edge.store.database import open_database
 from edge.unit.health import ClockState
 from edge.vision.runtime import BUNDLED_MODELS
-from tests.hotlist.test_tls import make_ca_and_server, tls_broker  # noqa: F401 (a fixture)
 from tests.support.broker import free_port
 from tests.support.paths import REPO
-from tests.uplink.test_tls import mtls_broker  # noqa: F401 (a fixture)
+from tests.support.tls import make_ca_and_server
+from tests.support.unit import unit_config
 
 pytestmark = pytest.mark.broker
 CHECKS = [
     "model detector", "model recogniser", "camera", "broker", "hotlists", "clock", "disk",
     "permissions",
 ]  # fmt: skip
-SMALL_ROAD = 'source = "synthetic"\nresolution = [728, 544]\nfps = 15.0'
-
-
-def unit_config(
-    folder: Path,
-    port: int,
-    *,
-    tls: str = "{ enabled = false }",
-    camera: str = SMALL_ROAD,
-    extra: str = "",
-) -> Path:
-    """A unit on 127.0.0.1:`port` with its state under `folder`, the demo hotlist signed and
-    applied, and the config file 0640 as the installer leaves it."""
-    path = folder / "unit.toml"
-    keys = folder / "keys"
-    path.write_text(
-        f'[unit]\nid = "test-unit"\n[camera]\n{camera}\n'
-        f'[hotlist]\nlists = ["demo"]\n'
-        f'trusted_keys = ["{keys}/centre-a.pub", "{keys}/centre-b.pub"]\n'
-        f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\ntls = {tls}\nconnect_timeout_s = 5.0\n'
-        f'[storage]\npath = "{folder / "state" / "anpr.db"}"\nquota_mb = 64\n'
-        f"{extra}"
-    )
-    prepare_demo_hotlist(load_config(path), str(path))
-    path.chmod(0o640)
-    return path
 
 
 class SyncedClock:
@@ -113,7 +85,7 @@ def test_the_clock_check_is_the_kernels_verdict(tmp_path, broker):
     assert result.returncode == (0 if synced else 1)
 
 
-def test_broker_over_tls_passes_and_an_unknown_ca_fails(tmp_path, tls_broker, synced, capsys):  # noqa: F811
+def test_broker_over_tls_passes_and_an_unknown_ca_fails(tmp_path, tls_broker, synced, capsys):
     port, ca = tls_broker
     config = unit_config(tmp_path, port, tls=f'{{ enabled = true, ca = "{ca}" }}')
     code, checks = selftest(capsys, config)
@@ -130,7 +102,7 @@ def test_broker_over_tls_passes_and_an_unknown_ca_fails(tmp_path, tls_broker, sy
     )
 
 
-def test_broker_with_mutual_tls_needs_the_units_certificate(tmp_path, mtls_broker, synced, capsys):  # noqa: F811
+def test_broker_with_mutual_tls_needs_the_units_certificate(tmp_path, mtls_broker, synced, capsys):
     port, ca, cert, key = mtls_broker
     key.chmod(0o600)
     identity = f'{{ enabled = true, ca = "{ca}", cert = "{cert}", key = "{key}" }}'
@@ -151,7 +123,7 @@ def test_broker_with_mutual_tls_needs_the_units_certificate(tmp_path, mtls_broke
 
 def test_a_tls_key_group_or_others_can_read_fails_permissions(
     tmp_path,
-    mtls_broker,  # noqa: F811
+    mtls_broker,
     synced,
     capsys,
 ):

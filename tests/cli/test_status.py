@@ -17,49 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from edge.stages import Counters, Stage
 from edge.store import open_database, transaction
 from edge.store.reads import ReadStore
-from edge.unit.health import ClockState, HealthReporter, local_day_start
+from edge.unit.health import local_day_start
 from edge.unit.status import process_start_ticks, write_status_file
-from tests.cli.test_reads import add_hit, add_read, anpr, write_config
+from tests.support.cli import anpr, start
+from tests.support.reads import add_hit, add_read, write_config
+from tests.support.status import reporter, utc, write_status
 from tests.support.unit import wait_for, write_unit_config
-from tests.system.test_road import start
-
-PICAMERA = {"source": "picamera2", "frames": 1200, "exposure_us": 800, "analogue_gain": 4.0}
-
-
-def utc(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def reporter(folder: Path, counters: Counters | None = None) -> HealthReporter:
-    conn = open_database(folder / "state" / "anpr.db")
-    return HealthReporter(
-        "test-unit",
-        counters or Counters(frames=1200, last_frame_at=time.time()),
-        conn,
-        folder / "state" / "anpr.db",
-        [Stage("capture", 3.0), Stage("publisher", 15.0)],
-        ClockState(),
-        extra=lambda: {
-            "motion_ratio": 0.4,
-            "hotlists": {"national": 412, "local": 7},
-            "broker": {"connected": False, "in_flight": 0, "hits_waiting": 0},
-            "source": dict(PICAMERA),
-        },
-    )
-
-
-def write_status(folder: Path, state: str, **changes) -> dict:
-    """A status file as the unit writes it, then `changes` (another pid, an older time…)."""
-    health = reporter(folder)
-    try:
-        doc = {**health.status(state, 5.0), **changes}
-    finally:
-        health.close()
-    write_status_file(folder / "run" / "status.json", doc)
-    return doc
 
 
 @pytest.fixture

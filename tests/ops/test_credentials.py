@@ -7,7 +7,7 @@ from pathlib import Path
 from edge.config import load_config
 from edge.ops.checks import with_credential_sources
 from edge.ops.credentials import load_credentials
-from tests.cli.test_selftest import unit_config
+from tests.support.unit import unit_config
 
 RUN = "/run/credentials/anpr-edge.service"
 

@@ -7,7 +7,6 @@ import json
 import os
 import stat
 import threading
-from datetime import UTC, datetime
 
 import pytest
 
@@ -16,7 +15,6 @@ from edge.records import (
     HitDecided,
     HotlistEntry,
     HotlistMatch,
-    PlateRead,
     ReadDecided,
     new_read_id,
 )
@@ -24,8 +22,7 @@ from edge.stages import Counters, Stage
 from edge.store import MIGRATIONS, open_database, schema_version, transaction
 from edge.store.reads import ReadStore
 from edge.store.writer import END, StoreSettings, StoreWriter
-
-NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+from tests.support.store import plate_read
 
 
 class Clock:
@@ -34,13 +31,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.at
-
-
-def plate_read(vrm: str = "AB12CDE", patch: bytes = b"\xff\xd8jpeg") -> PlateRead:
-    return PlateRead(
-        new_read_id(), "unit-1", "cam1", vrm, 0.97, (0.99,) * len(vrm), "gb-current",
-        NOW, NOW, NOW, True, (51.5, -0.1), "towards", 6, (("recogniser", "r@1"),), patch,
-    )  # fmt: skip
 
 
 def add_read(store: ReadStore, vrm: str = "AB12CDE", size: int = 100, hit: bool = False):

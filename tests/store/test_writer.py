@@ -19,7 +19,7 @@ from edge.store import writer as writer_module
 from edge.store.holding import Delivered, spill_path
 from edge.store.reads import ReadStore
 from edge.store.writer import END, StoreSettings, StoreWriter
-from tests.store.test_reads import plate_read
+from tests.support.store import plate_read
 from tests.support.unit import wait_for
 
 

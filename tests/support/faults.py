@@ -1,7 +1,8 @@
-"""Helpers for tests/system/test_faults.py (no tests here): the real unit as a subprocess logging JSON
-to a file, a view of its SQLite store from outside, a notify socket that timestamps datagrams,
-filler records for the quota test, a short recorded road as a video file, and a picamera2 fake
-that can be wedged from the test (put on the unit's PYTHONPATH as `picamera2`)."""
+"""Helpers for the fault tests (tests/system/test_faults*.py; no tests here): the real unit as a
+subprocess logging JSON to a file, a view of its SQLite store from outside, a notify socket that
+timestamps datagrams, filler records for the quota test, a short recorded road as a video file,
+and a picamera2 fake that can be wedged from the test (put on the unit's PYTHONPATH as
+`picamera2`)."""
 
 from __future__ import annotations
 
@@ -23,8 +24,7 @@ from edge.devtools.demo import prepare_demo_hotlist
 from edge.records import PlateRead, new_read_id
 from edge.uplink.payloads import HIT_SCHEMA, encode, read_payload
 from tests.support.paths import REPO
-from tests.support.unit import wait_for, write_unit_config
-from tests.system.test_road import NotifySocket
+from tests.support.unit import NotifySocket, wait_for, write_unit_config
 
 LONG = os.environ.get("ANPR_EDGE_LONG_TESTS") == "1"
 SEED = int(os.environ.get("ANPR_EDGE_FAULT_SEED", "20260307"))
@@ -385,7 +385,7 @@ def fake_picamera2_path(folder: Path) -> Path:
 
 
 def _wedging_class():
-    from tests.capture.test_sources import FakePicamera2
+    from tests.support.camera import FakePicamera2
 
     class WedgingPicamera2(FakePicamera2):
         """The tests' picamera2 fake (its API checks included), delivering frames at the

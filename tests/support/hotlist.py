@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+import time
 from pathlib import Path
 
+from edge.config import load_config
 from edge.hotlist.bundle import delta_payload, seal, snapshot_payload
+from edge.hotlist.index import IndexHolder
 from edge.hotlist.signing import generate_keypair, load_signing_key, load_trusted_keys
 from edge.hotlist.store import HotlistStore
+from edge.hotlist.unit import make_sync
 from edge.store.database import open_database
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "schemas"
@@ -111,3 +116,59 @@ def open_store(path: Path) -> HotlistStore:
 
 def schema(name: str) -> dict:
     return json.loads((SCHEMAS / f"{name}.schema.json").read_text())
+
+
+V1 = [entry("AB12CDE"), entry("BD51SMR", "no-insurance", 4, "monitor")]
+
+
+class Unit:
+    """The unit's sync, started on the test broker; `restart()` keeps its store and session."""
+
+    def __init__(self, config_path):
+        self.config = load_config(config_path)
+        self.sync = None
+        self.start()
+
+    def start(self) -> None:
+        self.stop_event = threading.Event()
+        self.holder = IndexHolder()
+        self.sync = make_sync(self.config, self.holder, self.stop_event)
+        self.sync.start()
+        assert self.sync.ready.wait(20), "the sync did not load its index"
+        wait_for(lambda: self.sync.connected.is_set(), "the sync never connected")
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.sync.join(20)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def version(self, list_id: str = "national") -> int | None:
+        return self.holder.versions().get(list_id)
+
+    def rejected(self, reason: str) -> int:
+        return self.sync.status()["rejected"].get(reason, 0)
+
+
+def wait_for(condition, what: str, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out: {what}")
+
+
+NOW = 1_900_000_000  # 2030-03-17: a fixed clock
+
+
+PAST, FUTURE = "2029-01-01T00:00:00Z", "2031-01-01T00:00:00Z"
+
+
+def found(matches) -> list[tuple]:
+    return [(m.list_id, m.entry.vrm, m.kind, m.distance, m.confusion_only) for m in matches]
+
+
+PREFIX = "anpr/v1"

@@ -1,7 +1,7 @@
-"""Helpers for tests/system/test_security.py (no tests here): a test force CA that issues broker, unit
-and centre certificates (and a CRL), the committed centre broker configuration
-(firmware_config/mosquitto-centre.conf) run by a real Mosquitto with only its file paths, port
-and run-as user rewritten, and a small MQTT 5 client that reports reason codes."""
+"""Helpers for the security tests (tests/system/test_security*.py; no tests here): a test force CA
+that issues broker, unit and centre certificates (and a CRL), the committed centre broker
+configuration (firmware_config/mosquitto-centre.conf) run by a real Mosquitto with only its file
+paths, port and run-as user rewritten, and a small MQTT 5 client that reports reason codes."""
 
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from edge.hotlist.bundle import seal, snapshot_payload, utc_now
+from edge.hotlist.signing import load_signing_key
 from tests.support.broker import MosquittoBroker, free_port
 from tests.support.paths import REPO
 
@@ -318,3 +320,15 @@ class Client:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+COMMAND = {"schema": "anpr.cmd/1", "id": "sec-ping-1", "command": "ping"}
+
+
+def signed_snapshot(folder: Path, list_id: str, version: int) -> Path:
+    """A snapshot signed with the demo key the unit trusts (write_unit_config made it)."""
+    key = load_signing_key(folder / "keys" / "centre-a.key")
+    entries = [["SEC1TST", "stolen", 1, "intercept", "security test", None]]
+    bundle = folder / f"{list_id}-{version}.json"
+    bundle.write_bytes(seal(snapshot_payload(list_id, version, utc_now(), entries), key))
+    return bundle

@@ -4,6 +4,7 @@ a unit config on a test broker with a signed demo hotlist, and a real MQTT subsc
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from pathlib import Path
@@ -19,6 +20,7 @@ from edge.config import load_config
 from edge.devtools.demo import prepare_demo_hotlist
 from edge.store.database import open_database
 from tests.support.broker import MosquittoBroker
+from tests.support.cli import anpr
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "schemas"
 PREFIX = "anpr/v1"
@@ -142,3 +144,87 @@ def persistent_broker(folder, broker) -> MosquittoBroker:
         port=broker.port,
         extra_config=f"persistence true\npersistence_location {folder}/\nuser root\n",
     )
+
+
+def stored(config: Path, kind: str) -> list[dict]:
+    result = anpr(kind, "--config", str(config), "--limit", "100000", "--json", timeout=60)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)[kind]
+
+
+def check_delivery(config: Path, subscriber: Subscriber) -> tuple[list[dict], list[dict]]:
+    """Every stored read and hit was delivered and received exactly as stored, valid against
+    its schema; every hit has a read with the same read_id that says so."""
+    reads, hits = stored(config, "reads"), stored(config, "hits")
+    wait_for(lambda: len(subscriber.of("reads")) >= len(reads), "reads not all received")
+    wait_for(lambda: len(subscriber.of("hits")) >= len(hits), "hits not all received")
+    received_reads, received_hits = subscriber.of("reads"), subscriber.of("hits")
+    assert all(record["delivered"] for record in reads + hits)
+    assert {r["read_id"] for r in received_reads} == {r["read_id"] for r in reads}
+    assert {h["read_id"] for h in received_hits} == {h["read_id"] for h in hits}
+    for payload in received_reads:
+        validate("read", payload)
+    for payload in received_hits:
+        validate("hit", payload)
+    by_id = {r["read_id"]: r for r in received_reads}
+    for hit in received_hits:
+        assert by_id[hit["read_id"]]["hit"] is True
+        assert by_id[hit["read_id"]]["vrm"] == hit["vrm"]
+    assert len(received_hits) == len({h["read_id"] for h in received_hits})
+    assert len(received_hits) == len({h["vrm"] for h in received_hits})  # one per vehicle
+    return received_reads, received_hits
+
+
+class NotifySocket:
+    """The test's own systemd notify socket: collects every datagram the unit sends."""
+
+    def __init__(self, folder: Path):
+        self.path = str(folder / "notify.sock")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.sock.settimeout(0.2)
+        self.messages: list[str] = []
+
+    def collect(self, seconds: float) -> list[str]:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                self.messages.append(self.sock.recv(4096).decode())
+            except TimeoutError:
+                continue
+        return self.messages
+
+    def until(self, field: str, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if any(field in m.split("\n") for m in self.collect(0.2)):
+                return
+        raise AssertionError(f"no {field} from the unit; got {self.messages}")
+
+
+SMALL_ROAD = 'source = "synthetic"\nresolution = [728, 544]\nfps = 15.0'
+
+
+def unit_config(
+    folder: Path,
+    port: int,
+    *,
+    tls: str = "{ enabled = false }",
+    camera: str = SMALL_ROAD,
+    extra: str = "",
+) -> Path:
+    """A unit on 127.0.0.1:`port` with its state under `folder`, the demo hotlist signed and
+    applied, and the config file 0640 as the installer leaves it."""
+    path = folder / "unit.toml"
+    keys = folder / "keys"
+    path.write_text(
+        f'[unit]\nid = "test-unit"\n[camera]\n{camera}\n'
+        f'[hotlist]\nlists = ["demo"]\n'
+        f'trusted_keys = ["{keys}/centre-a.pub", "{keys}/centre-b.pub"]\n'
+        f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\ntls = {tls}\nconnect_timeout_s = 5.0\n'
+        f'[storage]\npath = "{folder / "state" / "anpr.db"}"\nquota_mb = 64\n'
+        f"{extra}"
+    )
+    prepare_demo_hotlist(load_config(path), str(path))
+    path.chmod(0o640)
+    return path

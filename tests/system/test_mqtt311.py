@@ -8,11 +8,10 @@ import re
 
 import pytest
 
-from tests.hotlist.test_sync import V1, Unit, wait_for
 from tests.support.broker import MosquittoBroker
-from tests.support.hotlist import Centre, entry, write_config
-from tests.support.unit import Subscriber, write_unit_config
-from tests.system.test_road import anpr, check_delivery
+from tests.support.cli import anpr
+from tests.support.hotlist import V1, Centre, Unit, entry, wait_for, write_config
+from tests.support.unit import Subscriber, check_delivery, write_unit_config
 
 pytestmark = pytest.mark.broker
 

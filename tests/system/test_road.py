@@ -9,18 +9,17 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from edge.capture.truth import read_truth, score
-from tests.support.paths import REPO
+from tests.support.cli import anpr, start
 from tests.support.unit import (
+    NotifySocket,
     Subscriber,
+    check_delivery,
     validate,
     wait_for,
     write_unit_config,
@@ -29,57 +28,6 @@ from tests.support.unit import (
 pytestmark = pytest.mark.broker
 LONG = os.environ.get("ANPR_EDGE_LONG_TESTS") == "1"
 long_only = pytest.mark.skipif(not LONG, reason="long run: set ANPR_EDGE_LONG_TESTS=1")
-
-
-def anpr(*args: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "edge", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=REPO,
-        env={**os.environ, **(env or {})},
-    )
-
-
-def start(*args: str, env: dict | None = None) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "edge", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-        env={**os.environ, **(env or {})},
-    )
-
-
-def stored(config: Path, kind: str) -> list[dict]:
-    result = anpr(kind, "--config", str(config), "--limit", "100000", "--json", timeout=60)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)[kind]
-
-
-def check_delivery(config: Path, subscriber: Subscriber) -> tuple[list[dict], list[dict]]:
-    """Every stored read and hit was delivered and received exactly as stored, valid against
-    its schema; every hit has a read with the same read_id that says so."""
-    reads, hits = stored(config, "reads"), stored(config, "hits")
-    wait_for(lambda: len(subscriber.of("reads")) >= len(reads), "reads not all received")
-    wait_for(lambda: len(subscriber.of("hits")) >= len(hits), "hits not all received")
-    received_reads, received_hits = subscriber.of("reads"), subscriber.of("hits")
-    assert all(record["delivered"] for record in reads + hits)
-    assert {r["read_id"] for r in received_reads} == {r["read_id"] for r in reads}
-    assert {h["read_id"] for h in received_hits} == {h["read_id"] for h in hits}
-    for payload in received_reads:
-        validate("read", payload)
-    for payload in received_hits:
-        validate("hit", payload)
-    by_id = {r["read_id"]: r for r in received_reads}
-    for hit in received_hits:
-        assert by_id[hit["read_id"]]["hit"] is True
-        assert by_id[hit["read_id"]]["vrm"] == hit["vrm"]
-    assert len(received_hits) == len({h["read_id"] for h in received_hits})
-    assert len(received_hits) == len({h["vrm"] for h in received_hits})  # one per vehicle
-    return received_reads, received_hits
 
 
 def test_the_unit_reads_groups_hits_stores_and_publishes(tmp_path, broker):
@@ -121,33 +69,6 @@ def anpr_hotlist(config: Path) -> list[str]:
     result = anpr("hotlist", "export", "--config", str(config), timeout=60)
     assert result.returncode == 0, result.stderr
     return [line.split(",", 1)[1] for line in result.stdout.splitlines()[1:]]
-
-
-class NotifySocket:
-    """The test's own systemd notify socket: collects every datagram the unit sends."""
-
-    def __init__(self, folder: Path):
-        self.path = str(folder / "notify.sock")
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(self.path)
-        self.sock.settimeout(0.2)
-        self.messages: list[str] = []
-
-    def collect(self, seconds: float) -> list[str]:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            try:
-                self.messages.append(self.sock.recv(4096).decode())
-            except TimeoutError:
-                continue
-        return self.messages
-
-    def until(self, field: str, timeout_s: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if any(field in m.split("\n") for m in self.collect(0.2)):
-                return
-        raise AssertionError(f"no {field} from the unit; got {self.messages}")
 
 
 def test_sigterm_stops_in_order_and_systemd_hears_every_step(tmp_path, broker):

@@ -27,11 +27,10 @@ from pathlib import Path
 
 import pytest
 
-from edge.hotlist.bundle import seal, snapshot_payload, utc_now
-from edge.hotlist.signing import load_signing_key
 from tests.support.paths import REPO
 from tests.support.security import (
     CENTRE_CN,
+    COMMAND,
     NOT_AUTHORIZED,
     PUBLISHER_CN,
     CentreBroker,
@@ -40,6 +39,7 @@ from tests.support.security import (
     TestCA,
     mosquitto_passwd,
     old_tls_context,
+    signed_snapshot,
 )
 from tests.support.unit import validate, wait_for, write_unit_config
 
@@ -49,7 +49,6 @@ UNIT = "test-unit"  # the unit id write_unit_config gives a unit, and so its cer
 GRANTED_QOS1 = 1
 ACCEPTED = {0x00, 0x10}  # PUBACK: success, or success with no subscriber yet
 _SEQUENCE = itertools.count(1)  # distinct client ids: a second "centre" would take over the first
-COMMAND = {"schema": "anpr.cmd/1", "id": "sec-ping-1", "command": "ping"}
 
 
 # --- fixtures and helpers ---------------------------------------------------------------------
@@ -147,15 +146,6 @@ def stored(config: Path, kind: str) -> list[dict]:
     result = anpr(kind, "--config", str(config), "--limit", "100000", "--json")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)[kind]
-
-
-def signed_snapshot(folder: Path, list_id: str, version: int) -> Path:
-    """A snapshot signed with the demo key the unit trusts (write_unit_config made it)."""
-    key = load_signing_key(folder / "keys" / "centre-a.key")
-    entries = [["SEC1TST", "stolen", 1, "intercept", "security test", None]]
-    bundle = folder / f"{list_id}-{version}.json"
-    bundle.write_bytes(seal(snapshot_payload(list_id, version, utc_now(), entries), key))
-    return bundle
 
 
 # --- the centre's broker: a real unit, and the centre -----------------------------------------

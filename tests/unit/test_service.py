@@ -18,7 +18,7 @@ from edge.unit import supervisor
 from edge.unit.console import CLEAR_LINE, setup_logging
 from edge.unit.notify import Notifier
 from edge.unit.service import RunOptions, run_unit
-from tests.capture.test_sources import FakePicamera2
+from tests.support.camera import FakePicamera2
 from tests.support.unit import wait_for, write_unit_config
 
 

@@ -12,7 +12,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from edge.uplink.commands import Command, Rejected, parse_command
 from tests.support.unit import PREFIX, validate, wait_for
-from tests.uplink.test_publisher import Unit
+from tests.support.uplink import Unit
 
 CMD = f"{PREFIX}/units/unit-1/cmd"
 RESULT = f"{PREFIX}/units/unit-1/cmd/result"

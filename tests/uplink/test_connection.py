@@ -13,8 +13,8 @@ import pytest
 from edge.hotlist.publish import publish_bundle
 from edge.mqtt import BrokerSettings
 from tests.support.faults import UnitRun
+from tests.support.security import COMMAND, signed_snapshot
 from tests.support.unit import Subscriber, wait_for, write_unit_config
-from tests.system.test_security import COMMAND, signed_snapshot
 
 pytestmark = pytest.mark.broker
 UNIT = "test-unit"

@@ -4,7 +4,6 @@ certificate gets no connection and keeps its reads in the outbox."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import ssl
 import threading
@@ -12,10 +11,6 @@ from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from edge.mqtt import BrokerSettings
@@ -24,76 +19,11 @@ from edge.stages import Counters, Stage
 from edge.store import open_database
 from edge.store.writer import END, StoreSettings, StoreWriter
 from edge.uplink.publisher import Publisher, Topics
-from tests.hotlist.test_tls import make_ca_and_server
-from tests.support.broker import MosquittoBroker, free_port
+from tests.support.tls import make_ca_and_server
 from tests.support.unit import PREFIX, validate, wait_for
 
 pytestmark = pytest.mark.broker
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-
-
-def client_certificate(folder, paths: dict) -> tuple:
-    ca = x509.load_pem_x509_certificate(paths["ca"].read_bytes())
-    # the test CA's key is not kept by make_ca_and_server: sign with a second CA trusted too
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca2_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test unit CA")])
-    now = dt.datetime.now(dt.UTC)
-    ca2 = (
-        x509.CertificateBuilder()
-        .subject_name(ca2_name)
-        .issuer_name(ca2_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test-unit")]))
-        .issuer_name(ca2_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .sign(ca_key, hashes.SHA256())
-    )
-    bundle = folder / "client-cas.pem"
-    bundle.write_bytes(
-        ca.public_bytes(serialization.Encoding.PEM) + ca2.public_bytes(serialization.Encoding.PEM)
-    )
-    cert_path, key_path = folder / "unit.crt", folder / "unit.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return bundle, cert_path, key_path
-
-
-@pytest.fixture
-def mtls_broker(tmp_path):
-    paths = make_ca_and_server(tmp_path)
-    client_cas, cert, key = client_certificate(tmp_path, paths)
-    port = free_port()
-    instance = MosquittoBroker(
-        tmp_path,
-        extra_config=(
-            f"user root\nlistener {port} 127.0.0.1\ncafile {client_cas}\n"
-            f"certfile {paths['server']}\nkeyfile {paths['server-key']}\n"
-            "require_certificate true\n"
-        ),
-    )
-    instance.start()
-    try:
-        yield port, paths["ca"], cert, key
-    finally:
-        instance.stop()
 
 
 def run_publisher(folder, settings: BrokerSettings):

@@ -22,14 +22,11 @@ from edge.config import load_config
 from edge.hotlist.index import IndexHolder
 from edge.hotlist.sync import HotlistSync
 from edge.hotlist.unit import make_sync
-from tests.hotlist import test_sync as sync_tests
-from tests.hotlist.test_sync import V1, Unit, wait_for
-from tests.support.hotlist import entry, write_config
+from tests.support.hotlist import V1, Unit, entry, wait_for, write_config
 from tests.support.paths import REPO
 
 pytestmark = pytest.mark.broker
 BURST = 50
-centre, publish, unit = sync_tests.centre, sync_tests.publish, sync_tests.unit  # fixtures
 
 
 def deltas(centre, first: int, count: int) -> list[bytes]:

@@ -8,7 +8,7 @@ import pytest
 from edge.hotlist.fuzzy import FuzzyPolicy
 from edge.hotlist.matcher import Matcher
 from edge.hotlist.trust import edits_believable
-from tests.hotlist.test_matching import NOW, found, unit  # noqa: F401 (fixture)
+from tests.support.hotlist import NOW, found
 
 SURE = 0.99
 ALL_SURE = (0.999,) * 7
@@ -50,7 +50,7 @@ def test_sure_one_or_missing_confidences_trust_no_character():
     assert edits_believable("AB12CDE", "AB12CDF", ALL_SURE[:6], SURE)  # wrong length: no gate
 
 
-def test_the_matcher_drops_fuzzy_matches_through_sure_characters(unit):  # noqa: F811
+def test_the_matcher_drops_fuzzy_matches_through_sure_characters(unit):
     _, _, holder, _ = unit
     matcher = Matcher(holder, FuzzyPolicy(1, "confusions"), clock=lambda: NOW)
     assert matcher.match("A812CDE", ALL_SURE) == ()

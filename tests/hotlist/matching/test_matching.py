@@ -4,7 +4,6 @@ delta merges equal to a reload from the store, and the store-backed matcher equa
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,38 +16,7 @@ from edge.hotlist.local import import_local_list
 from edge.hotlist.matcher import Matcher, match_in_store
 from edge.hotlist.records import IndexColumns, ListInfo
 from edge.records import Hit, HotlistMatch
-from tests.support.hotlist import Centre, entry, open_store
-
-NOW = 1_900_000_000  # 2030-03-17: a fixed clock
-PAST, FUTURE = "2029-01-01T00:00:00Z", "2031-01-01T00:00:00Z"
-
-
-@pytest.fixture
-def unit(tmp_path):
-    centre = Centre(tmp_path / "keys")
-    store = open_store(tmp_path / "anpr.db")
-    holder = IndexHolder()
-    applier = BundleApplier(store, centre.trusted(), max_payload_bytes=1 << 24, holder=holder)
-    applier.apply(
-        centre.snapshot(
-            "national",
-            1,
-            [
-                entry("AB12CDE", "stolen", 2),
-                entry("AB12CDF", "drugs", 1),
-                entry("OLD123", expires_at=PAST),
-                entry("NEW123", expires_at=FUTURE),
-                entry("B1"),
-                entry("K8LMN"),
-            ],
-        )
-    )
-    applier.apply(centre.snapshot("county", 1, [entry("AB12CDE", "county-lines", 1, "monitor")]))
-    return centre, store, holder, applier
-
-
-def found(matches) -> list[tuple]:
-    return [(m.list_id, m.entry.vrm, m.kind, m.distance, m.confusion_only) for m in matches]
+from tests.support.hotlist import NOW, Centre, entry, found, open_store
 
 
 def test_exact_matches_on_every_list_holding_the_plate(unit):

@@ -3,86 +3,15 @@ unit's sync applies them, refuses forgeries, survives being offline and recovers
 
 from __future__ import annotations
 
-import threading
 import time
 
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from edge.config import load_config
-from edge.hotlist.index import IndexHolder
-from edge.hotlist.publish import publish_bundle
-from edge.hotlist.unit import make_sync
-from edge.mqtt import BrokerSettings
-from tests.support.hotlist import Centre, entry, tamper, write_config
+from tests.support.hotlist import PREFIX, V1, Unit, entry, tamper, wait_for, write_config
 
 pytestmark = pytest.mark.broker
-PREFIX = "anpr/v1"
-V1 = [entry("AB12CDE"), entry("BD51SMR", "no-insurance", 4, "monitor")]
-
-
-class Unit:
-    """The unit's sync, started on the test broker; `restart()` keeps its store and session."""
-
-    def __init__(self, config_path):
-        self.config = load_config(config_path)
-        self.sync = None
-        self.start()
-
-    def start(self) -> None:
-        self.stop_event = threading.Event()
-        self.holder = IndexHolder()
-        self.sync = make_sync(self.config, self.holder, self.stop_event)
-        self.sync.start()
-        assert self.sync.ready.wait(20), "the sync did not load its index"
-        wait_for(lambda: self.sync.connected.is_set(), "the sync never connected")
-
-    def stop(self) -> None:
-        self.stop_event.set()
-        self.sync.join(20)
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-    def version(self, list_id: str = "national") -> int | None:
-        return self.holder.versions().get(list_id)
-
-    def rejected(self, reason: str) -> int:
-        return self.sync.status()["rejected"].get(reason, 0)
-
-
-def wait_for(condition, what: str, timeout_s: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out: {what}")
-
-
-@pytest.fixture
-def centre(tmp_path):
-    return Centre(tmp_path / "keys")
-
-
-@pytest.fixture
-def publish(broker):
-    settings = BrokerSettings(broker.host, broker.port, "test-centre")
-
-    def send(bundle: bytes):
-        return publish_bundle(bundle, settings, prefix=PREFIX)
-
-    return send
-
-
-@pytest.fixture
-def unit(tmp_path, broker, centre):
-    config = write_config(tmp_path, centre.trusted_paths, port=broker.port)
-    instance = Unit(config)
-    yield instance
-    instance.stop()
 
 
 def test_snapshot_then_delta_are_applied_and_reported(unit, centre, publish):
