@@ -4,10 +4,7 @@ camera fake (tests.capture.test_sources.FakePicamera2) looking at a rendered roa
 from __future__ import annotations
 
 import json
-import os
 import stat
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,20 +16,9 @@ from edge.capture.sources.synthetic import SyntheticRoad
 from edge.cli import main
 from edge.vision.reader import PlateReader
 from tests.support.camera import FakePicamera2, FakeRequest
-from tests.support.paths import REPO
+from tests.support.cli import DEMO_ENV, anpr
 
 FULL = (1456, 1088)
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "edge", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-        env={**os.environ, "ANPR_EDGE_CONFIG": str(REPO / "firmware_config/demo.toml")},
-    )
 
 
 def camera_config(folder: Path, camera: str) -> Path:
@@ -64,9 +50,9 @@ def scene() -> np.ndarray:
 def test_snapshot_of_the_synthetic_road_boxes_and_reads_plates(tmp_path):
     config = camera_config(tmp_path, 'source = "synthetic"\nseed = 1\nlook = "day"\nfps = 15.0')
     out = tmp_path / "aim.jpg"
-    result = run_cli(
+    result = anpr(
         "camera", "snapshot", str(out), "--overlay", "--config", str(config),
-        "--source", "synthetic:seed=1,look=day,paced=false", "--json",
+        "--source", "synthetic:seed=1,look=day,paced=false", "--json", env=DEMO_ENV,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     shot = json.loads(result.stdout)
@@ -85,9 +71,9 @@ def test_snapshot_of_the_synthetic_road_boxes_and_reads_plates(tmp_path):
         assert g > 150 and r < 100 and b < 100
     assert shot["exposure_us"] is None  # the synthetic road has no sensor metadata
     plain = tmp_path / "plain.png"
-    again = run_cli(
+    again = anpr(
         "camera", "snapshot", str(plain), "--config", str(config),
-        "--source", "synthetic:seed=1,look=day,paced=false",
+        "--source", "synthetic:seed=1,look=day,paced=false", env=DEMO_ENV,
     )  # fmt: skip
     assert again.returncode == 0, again.stderr
     assert cv2.imread(str(plain)).shape == (height, width, 3)  # no overlay: the frame as taken
@@ -100,7 +86,7 @@ def test_snapshot_of_the_synthetic_road_boxes_and_reads_plates(tmp_path):
 )
 def test_snapshot_refuses_a_bad_output_path_with_exit_2(tmp_path, name, message):
     config = camera_config(tmp_path, 'source = "synthetic"')
-    result = run_cli("camera", "snapshot", str(tmp_path / name), "--config", str(config))
+    result = anpr("camera", "snapshot", str(tmp_path / name), "--config", str(config), env=DEMO_ENV)
     assert result.returncode == 2
     assert message in result.stderr and str(tmp_path / name) in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
@@ -179,14 +165,16 @@ def test_camera_test_on_the_synthetic_road_measures_its_frame_rate(tmp_path):
     config = camera_config(
         tmp_path, 'source = "synthetic"\nresolution = [728, 544]\nfps = 10.0\nlook = "ir"'
     )
-    result = run_cli("camera", "test", "--seconds", "2", "--config", str(config), "--json")
+    result = anpr(
+        "camera", "test", "--seconds", "2", "--config", str(config), "--json", env=DEMO_ENV
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
     assert report["ok"] and report["live"] and report["configured_fps"] == 10.0
     assert 9.0 <= report["fps"] <= 10.5, report
     assert report["frames"] >= 15 and report["dropped"] == 0 and report["failed"] == 0
     assert 0 < report["brightness"]["mean"] < 255 and report["exposure_us"] is None
-    text = run_cli("camera", "test", "--seconds", "1", "--config", str(config))
+    text = anpr("camera", "test", "--seconds", "1", "--config", str(config), env=DEMO_ENV)
     assert text.returncode == 0 and "camera.fps 10" in text.stdout and "PASS" in text.stdout
 
 
@@ -262,6 +250,6 @@ def test_a_camera_held_by_the_service_says_so(tmp_path, capsys, monkeypatch):
 
 def test_camera_test_reports_a_source_that_cannot_open(tmp_path):
     config = camera_config(tmp_path, f'source = "images"\nuri = "{tmp_path / "none"}"')
-    result = run_cli("camera", "test", "--seconds", "1", "--config", str(config))
+    result = anpr("camera", "test", "--seconds", "1", "--config", str(config), env=DEMO_ENV)
     assert result.returncode == 2  # a bad camera.uri is bad input
     assert "not a folder of images" in result.stderr and "Traceback" not in result.stderr

@@ -7,13 +7,13 @@ from __future__ import annotations
 import argparse
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from edge.cli import build_parser
 from edge.ops.completion import bash_script
+from tests.support.cli import anpr
 from tests.support.paths import REPO
 
 COMMITTED = REPO / "systemd" / "anpr-edge.bash-completion"
@@ -23,10 +23,7 @@ needs_bash = pytest.mark.skipif(BASH is None, reason="bash is not installed")
 
 @pytest.fixture(scope="module")
 def script(tmp_path_factory) -> Path:
-    result = subprocess.run(
-        [sys.executable, "-m", "edge", "completion", "bash"],
-        capture_output=True, text=True, timeout=60, cwd=REPO,
-    )  # fmt: skip
+    result = anpr("completion", "bash")
     assert result.returncode == 0, result.stderr
     path = tmp_path_factory.mktemp("completion") / "anpr-edge"
     path.write_text(result.stdout)

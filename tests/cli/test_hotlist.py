@@ -6,18 +6,15 @@ from __future__ import annotations
 import json
 import os
 import stat
-import subprocess
-import sys
 import threading
 
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from edge.cli import main
 from tests.support.broker import free_port
+from tests.support.cli import anpr
 from tests.support.hotlist import Centre, write_config
-from tests.support.paths import REPO
 
 CSV = (
     "vrm,category,priority,action,reason,expires_at\n"
@@ -27,14 +24,13 @@ CSV = (
 MATCH_KEYS = {"list", "version", "vrm", "kind", "distance", "category", "priority", "action"}
 
 
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
+def run(*args: str) -> tuple[int, str, str]:
+    result = anpr(*args)
+    return result.returncode, result.stdout, result.stderr
 
 
-def run_json(capsys, *args: str) -> tuple[int, dict]:
-    code, out, _ = run(capsys, *args, "--json")
+def run_json(*args: str) -> tuple[int, dict]:
+    code, out, _ = run(*args, "--json")
     return code, json.loads(out)
 
 
@@ -43,15 +39,12 @@ def site(tmp_path, capsys):
     """Keys made with `keygen`, a config trusting them, a signed snapshot v1 of CSV."""
     keys = tmp_path / "keys"
     for name in ("a", "b"):
-        code, out = run_json(
-            capsys, "hotlist", "keygen", "--out", str(keys), "--name", f"centre-{name}"
-        )
+        code, out = run_json("hotlist", "keygen", "--out", str(keys), "--name", f"centre-{name}")
         assert code == 0 and len(out["key_id"]) == 16
     centre = Centre(tmp_path / "other")  # keys this unit does not trust
     config = write_config(tmp_path, [keys / "centre-a.pub", keys / "centre-b.pub"])
     (tmp_path / "v1.csv").write_text(CSV)
     code, out = run_json(
-        capsys,
         "hotlist",
         "sign",
         str(tmp_path / "v1.csv"),
@@ -69,21 +62,19 @@ def site(tmp_path, capsys):
 
 
 def test_keygen_writes_an_owner_only_private_key_and_never_overwrites(tmp_path, capsys):
-    code, out, _ = run(capsys, "hotlist", "keygen", "--out", str(tmp_path))
+    code, out, _ = run("hotlist", "keygen", "--out", str(tmp_path))
     assert code == 0 and "key_id: " in out
     assert stat.S_IMODE(os.stat(tmp_path / "centre.key").st_mode) == 0o600
-    code, _, err = run(capsys, "hotlist", "keygen", "--out", str(tmp_path))
+    code, _, err = run("hotlist", "keygen", "--out", str(tmp_path))
     assert code == 2 and "already exists" in err
 
 
 def test_apply_status_check_export(site, capsys):
     folder, _, config, _ = site
     assert stat.S_IMODE(os.stat(folder / "v1.json").st_mode) == 0o600
-    code, out = run_json(
-        capsys, "hotlist", "apply", str(folder / "v1.json"), "--config", str(config)
-    )
+    code, out = run_json("hotlist", "apply", str(folder / "v1.json"), "--config", str(config))
     assert code == 0 and out["applied"] and out["version"] == 1
-    code, out = run_json(capsys, "hotlist", "status", "--config", str(config))
+    code, out = run_json("hotlist", "status", "--config", str(config))
     (listed,) = out["lists"]
     assert {k: listed[k] for k in ("list", "version", "entries", "local")} == {
         "list": "national",
@@ -92,11 +83,11 @@ def test_apply_status_check_export(site, capsys):
         "local": False,
     }
     assert listed["issued_at"].endswith("Z")
-    code, out = run_json(capsys, "hotlist", "check", "A812CDE", "--config", str(config))
+    code, out = run_json("hotlist", "check", "A812CDE", "--config", str(config))
     (match,) = out["matches"]
     assert match.keys() >= MATCH_KEYS
     assert (match["vrm"], match["kind"], match["distance"]) == ("AB12CDE", "fuzzy", 1)
-    code, out = run_json(capsys, "hotlist", "export", "--config", str(config))
+    code, out = run_json("hotlist", "export", "--config", str(config))
     assert [e["vrm"] for e in out["entries"]] == ["AB12CDE", "BD51SMR"]
     assert {"list", "vrm", "category", "priority", "action", "reason", "expires_at"} <= out[
         "entries"
@@ -107,35 +98,25 @@ def test_apply_status_check_export(site, capsys):
 
 def test_apply_rejections_exit_2_with_the_reason(site, capsys):
     folder, _, config, centre = site
-    assert (
-        run_json(capsys, "hotlist", "apply", str(folder / "v1.json"), "--config", str(config))[0]
-        == 0
-    )
-    code, out = run_json(
-        capsys, "hotlist", "apply", str(folder / "v1.json"), "--config", str(config)
-    )
+    assert run_json("hotlist", "apply", str(folder / "v1.json"), "--config", str(config))[0] == 0
+    code, out = run_json("hotlist", "apply", str(folder / "v1.json"), "--config", str(config))
     assert code == 2 and out["applied"] is False and out["reason"] == "stale-version"
     (folder / "rogue.json").write_bytes(
         centre.snapshot("national", 2, [["A1", "x", 1, "y", "", None]], key="rogue")
     )
-    code, out, err = run(
-        capsys, "hotlist", "apply", str(folder / "rogue.json"), "--config", str(config)
-    )
+    code, out, err = run("hotlist", "apply", str(folder / "rogue.json"), "--config", str(config))
     assert code == 2 and "(unknown-key)" in err and "Traceback" not in err
-    code, _, err = run(
-        capsys, "hotlist", "apply", str(folder / "missing.json"), "--config", str(config)
-    )
+    code, _, err = run("hotlist", "apply", str(folder / "missing.json"), "--config", str(config))
     assert code == 2 and "file not found" in err
 
 
 def test_delta_signed_from_a_change_csv(site, capsys):
     folder, keys, config, _ = site
-    run_json(capsys, "hotlist", "apply", str(folder / "v1.json"), "--config", str(config))
+    run_json("hotlist", "apply", str(folder / "v1.json"), "--config", str(config))
     (folder / "d.csv").write_text(
         "op,vrm,category,priority,action\nadd,CD34EFG,firearms,1,intercept\nremove,BD51SMR,,,\n"
     )
     code, out = run_json(
-        capsys,
         "hotlist",
         "sign",
         str(folder / "d.csv"),
@@ -151,9 +132,7 @@ def test_delta_signed_from_a_change_csv(site, capsys):
         str(folder / "d.json"),
     )
     assert code == 0 and out["kind"] == "delta" and out["base_version"] == 1
-    code, out = run_json(
-        capsys, "hotlist", "apply", str(folder / "d.json"), "--config", str(config)
-    )
+    code, out = run_json("hotlist", "apply", str(folder / "d.json"), "--config", str(config))
     assert code == 0 and out["changed"] == {"adds": 1, "updates": 0, "removes": 1}
 
 
@@ -166,7 +145,6 @@ def test_bad_csv_rows_name_file_line_and_field(site, capsys):
         "ab12cde,drugs,2,monitor\n"
     )
     code, _, err = run(
-        capsys,
         "hotlist",
         "sign",
         str(bad),
@@ -185,7 +163,6 @@ def test_bad_csv_rows_name_file_line_and_field(site, capsys):
     assert not (folder / "x.json").exists()
     bad.write_text("vrm,category,prority,action\n")
     code, _, err = run(
-        capsys,
         "hotlist",
         "sign",
         str(bad),
@@ -200,7 +177,7 @@ def test_bad_csv_rows_name_file_line_and_field(site, capsys):
     )
     assert code == 2 and "line 1: unknown column 'prority'" in err
     (folder / "dup.csv").write_text("vrm,category,priority,action\nAB12CDE,a,1,b\nab12 cde,a,1,b\n")
-    code, _, err = run(capsys, "hotlist", "import", str(folder / "dup.csv"), "--list", "site")
+    code, _, err = run("hotlist", "import", str(folder / "dup.csv"), "--list", "site")
     assert code == 2 and "line 3: field vrm: AB12CDE is already on line 2" in err
 
 
@@ -208,21 +185,21 @@ def test_local_import_is_marked_local(site, capsys, monkeypatch):
     folder, _, config, _ = site
     monkeypatch.setenv("ANPR_EDGE_CONFIG", str(config))  # no --config: the environment's
     (folder / "local.csv").write_text("vrm,category,priority,action\nZZ99ZZZ,watch,3,monitor\n")
-    code, out = run_json(capsys, "hotlist", "import", str(folder / "local.csv"), "--list", "site")
+    code, out = run_json("hotlist", "import", str(folder / "local.csv"), "--list", "site")
     assert code == 0 and out["local"] is True and out["version"] == 1
-    code, out = run_json(capsys, "hotlist", "check", "ZZ99ZZZ")
+    code, out = run_json("hotlist", "check", "ZZ99ZZZ")
     assert [(m["list"], m["local"], m["kind"]) for m in out["matches"]] == [("site", True, "exact")]
-    code, out = run_json(capsys, "hotlist", "status")
+    code, out = run_json("hotlist", "status")
     assert [(row["list"], row["local"]) for row in out["lists"]] == [("site", True)]
-    code, _, err = run(capsys, "hotlist", "import", str(folder / "local.csv"), "--list", "national")
+    code, _, err = run("hotlist", "import", str(folder / "local.csv"), "--list", "national")
     assert code == 2 and "receives from the centre" in err
-    code, _, _ = run(capsys, "hotlist", "remove", "--list", "site")
-    assert code == 0 and run_json(capsys, "hotlist", "status")[1]["lists"] == []
+    code, _, _ = run("hotlist", "remove", "--list", "site")
+    assert code == 0 and run_json("hotlist", "status")[1]["lists"] == []
 
 
 def test_check_refuses_what_is_not_a_plate(site, capsys):
     _, _, config, _ = site
-    code, _, err = run(capsys, "hotlist", "check", "AB#12", "--config", str(config))
+    code, _, err = run("hotlist", "check", "AB#12", "--config", str(config))
     assert code == 2 and "AB#12" in err
 
 
@@ -230,7 +207,6 @@ def test_check_refuses_what_is_not_a_plate(site, capsys):
 def test_publish_retains_snapshots_and_refuses_retained_deltas(site, capsys, broker):
     folder, keys, _, _ = site
     code, out = run_json(
-        capsys,
         "hotlist",
         "publish",
         str(folder / "v1.json"),
@@ -242,7 +218,6 @@ def test_publish_retains_snapshots_and_refuses_retained_deltas(site, capsys, bro
     assert retained_payload(broker, out["topic"]) == (folder / "v1.json").read_bytes()
     (folder / "d.csv").write_text("op,vrm\nremove,AB12CDE\n")
     run(
-        capsys,
         "hotlist",
         "sign",
         str(folder / "d.csv"),
@@ -258,7 +233,6 @@ def test_publish_retains_snapshots_and_refuses_retained_deltas(site, capsys, bro
         str(folder / "d.json"),
     )
     code, _, err = run(
-        capsys,
         "hotlist",
         "publish",
         str(folder / "d.json"),
@@ -272,7 +246,6 @@ def test_publish_retains_snapshots_and_refuses_retained_deltas(site, capsys, bro
 def test_publish_to_an_absent_broker_is_a_runtime_failure(site, capsys):
     folder, _, _, _ = site
     code, _, err = run(
-        capsys,
         "hotlist",
         "publish",
         str(folder / "v1.json"),
@@ -285,28 +258,11 @@ def test_publish_to_an_absent_broker_is_a_runtime_failure(site, capsys):
 
 
 def test_bench_hotlist_prints_the_design_keys():
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "edge",
-            "bench",
-            "hotlist",
-            "--entries",
-            "3000",
-            "--reads",
-            "50",
-            "--false-hit-reads",
-            "200",
-            "--recogniser-crops",
-            "80",
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=REPO,
-    )
+    # a process of its own: its resident memory (rss_mb) is one of the figures
+    result = anpr(
+        "bench", "hotlist", "--entries", "3000", "--reads", "50", "--false-hit-reads", "200",
+        "--recogniser-crops", "80", "--json", process=True, timeout=300,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     assert out["entries"] == 3000
@@ -347,7 +303,7 @@ def retained_payload(broker, topic: str) -> bytes:
 def test_a_missing_trusted_key_names_the_config_entry(site, capsys):
     folder, keys, config, _ = site
     (keys / "centre-b.pub").unlink()
-    code, _, err = run(capsys, "hotlist", "apply", str(folder / "v1.json"), "--config", str(config))
+    code, _, err = run("hotlist", "apply", str(folder / "v1.json"), "--config", str(config))
     assert code == 2
     assert (
         f"{config}: hotlist.trusted_keys[1]: {keys / 'centre-b.pub'}: public key file "

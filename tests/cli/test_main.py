@@ -4,28 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from edge import __version__
 from edge.cli import build_parser, main
+from tests.support.cli import anpr
 from tests.support.paths import REPO
 
 EXAMPLE = REPO / "firmware_config" / "unit.example.toml"
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "edge", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, **(env or {})},
-        cwd=REPO,
-    )
 
 
 def all_parsers(parser: argparse.ArgumentParser, path: str = "anpr-edge"):
@@ -37,7 +24,7 @@ def all_parsers(parser: argparse.ArgumentParser, path: str = "anpr-edge"):
 
 
 def test_version():
-    result = run_cli("--version")
+    result = anpr("--version")
     assert result.returncode == 0
     assert result.stdout.strip() == f"anpr-edge {__version__}"
 
@@ -51,7 +38,7 @@ def test_every_command_has_help_with_an_example():
 
 
 def test_config_check_schema_only_of_the_example_exits_0():
-    result = run_cli("config", "check", str(EXAMPLE), "--schema-only")
+    result = anpr("config", "check", str(EXAMPLE), "--schema-only")
     assert result.returncode == 0, result.stderr
     assert f"{EXAMPLE}: valid" in result.stdout
 
@@ -64,7 +51,7 @@ def test_config_check_names_every_missing_file_with_its_key(tmp_path):
     config.write_text(
         EXAMPLE.read_text().replace("[models]\n", f'[models]\ndetector = "{model}"\n', 1)
     )
-    result = run_cli("config", "check", str(config))
+    result = anpr("config", "check", str(config))
     assert result.returncode == 1 and result.stdout == ""
     credential = "/run/credentials/anpr-edge.service"
     hint = (
@@ -84,7 +71,7 @@ def test_config_check_names_every_missing_file_with_its_key(tmp_path):
         "file not found",
         f"{config}: 7 missing or unusable file(s)",
     ]
-    report = json.loads(run_cli("config", "check", str(config), "--json").stdout)
+    report = json.loads(anpr("config", "check", str(config), "--json").stdout)
     assert report["valid"] is False and len(report["errors"]) == 7
     assert report["errors"][0] == {
         "file": str(config),
@@ -108,14 +95,14 @@ def test_config_check_is_valid_when_every_file_is_there(tmp_path):
         f'tls = {{ ca = "{ca.cert_path}", cert = "{unit.cert}", key = "{unit.key}" }}\n'
         f'[storage]\npath = "{tmp_path / "anpr.db"}"\n'
     )
-    result = run_cli("config", "check", str(config))
+    result = anpr("config", "check", str(config))
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == f"{config}: valid"
     assert result.stderr == ""
-    ok = json.loads(run_cli("config", "check", str(config), "--json").stdout)
+    ok = json.loads(anpr("config", "check", str(config), "--json").stdout)
     assert ok == {"file": str(config), "valid": True, "errors": []}
     unit.key.chmod(0o644)  # still valid, with a warning
-    result = run_cli("config", "check", str(config))
+    result = anpr("config", "check", str(config))
     assert result.returncode == 0 and result.stdout.startswith(f"{config}: valid\n")
     assert result.stderr == (
         f"{config}: warning: mqtt.tls.key: {unit.key}: is mode 0644: group or others can read "
@@ -126,7 +113,7 @@ def test_config_check_is_valid_when_every_file_is_there(tmp_path):
 def test_config_check_invalid_exits_2_with_every_error_and_no_traceback(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('[unit]\nid = "x"\nfoo = 1\n[mqtt]\nport = "a"\n')
-    result = run_cli("config", "check", str(bad))
+    result = anpr("config", "check", str(bad))
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     for key in ("unit.foo", "mqtt.port", "mqtt.host", "hotlist"):
@@ -136,26 +123,24 @@ def test_config_check_invalid_exits_2_with_every_error_and_no_traceback(tmp_path
 def test_config_check_json(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('[unit]\nid = "x"\n')
-    result = run_cli("config", "check", str(bad), "--json")
+    result = anpr("config", "check", str(bad), "--json")
     assert result.returncode == 2
     report = json.loads(result.stdout)
     assert report["valid"] is False
     assert {e["key"] for e in report["errors"]} == {"hotlist", "mqtt"}
-    ok = json.loads(run_cli("config", "check", str(EXAMPLE), "--schema-only", "--json").stdout)
+    ok = json.loads(anpr("config", "check", str(EXAMPLE), "--schema-only", "--json").stdout)
     assert ok == {"file": str(EXAMPLE), "valid": True, "errors": []}
 
 
 def test_config_show_redacts_secrets():
     secret = "s3cret-broker-password"
-    result = run_cli(
-        "config", "show", str(EXAMPLE), "--json", env={"ANPR_EDGE_MQTT_PASSWORD": secret}
-    )
+    result = anpr("config", "show", str(EXAMPLE), "--json", env={"ANPR_EDGE_MQTT_PASSWORD": secret})
     assert result.returncode == 0, result.stderr
     assert secret not in result.stdout + result.stderr
     shown = json.loads(result.stdout)
     assert shown["config"]["mqtt"]["port"] == 8883
     assert shown["secrets"]["mqtt_password"] == "<set: environment ANPR_EDGE_MQTT_PASSWORD>"
-    text = run_cli("config", "show", str(EXAMPLE), env={"ANPR_EDGE_MQTT_PASSWORD": secret})
+    text = anpr("config", "show", str(EXAMPLE), env={"ANPR_EDGE_MQTT_PASSWORD": secret})
     assert secret not in text.stdout
     assert 'mqtt.tls.ca = "/run/credentials/anpr-edge.service/mqtt-ca.crt"' in text.stdout
 

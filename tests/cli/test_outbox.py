@@ -17,8 +17,7 @@ from edge.store import open_database, transaction
 from edge.store.listing import records
 from edge.store.reads import ReadStore
 from edge.unit.status import process_start_ticks
-from tests.support.cli import anpr
-from tests.support.paths import REPO
+from tests.support.cli import anpr, start
 from tests.support.reads import add_hit, add_read, write_config
 from tests.support.status import write_status
 from tests.support.unit import wait_for, write_unit_config
@@ -111,10 +110,9 @@ def test_retry_now_makes_the_running_unit_deliver_at_once(tmp_path, broker):
     broker.stop()  # the port is kept: the unit buffers and backs off
     log = tmp_path / "unit.log"
     with log.open("w") as err:
-        unit = subprocess.Popen(
-            [sys.executable, "-m", "edge", "run", "--config", str(config),
-             "--source", "synthetic:rate=60"],
-            stdout=subprocess.DEVNULL, stderr=err, cwd=REPO, text=True,
+        unit = start(
+            "run", "--config", str(config), "--source", "synthetic:rate=60",
+            stdout=subprocess.DEVNULL, stderr=err,
         )  # fmt: skip
     conn = None
     try:

@@ -7,11 +7,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import queue
 import signal
 import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -21,19 +19,8 @@ import pytest
 
 from edge.store import open_database, transaction
 from edge.store.reads import ReadStore
-from tests.support.paths import REPO
+from tests.support.cli import anpr, start
 from tests.support.reads import IMAGE_MARK, add_hit, add_read, write_config
-
-
-def anpr(*args: str, env: dict | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "edge", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-        env={**os.environ, **(env or {})},
-    )
 
 
 @pytest.fixture
@@ -197,13 +184,7 @@ class Follower:
     (so a test can wait for lines without blocking on a pipe)."""
 
     def __init__(self, config: Path, *args: str):
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "edge", "reads", "--config", str(config), "--follow", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=REPO,
-        )
+        self.process = start("reads", "--config", str(config), "--follow", *args)
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()

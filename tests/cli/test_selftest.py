@@ -6,11 +6,8 @@ pass stand in a synchronised clock at that edge; one test takes the host's own v
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,7 +18,7 @@ from edge.store.database import open_database
 from edge.unit.health import ClockState
 from edge.vision.runtime import BUNDLED_MODELS
 from tests.support.broker import free_port
-from tests.support.paths import REPO
+from tests.support.cli import anpr
 from tests.support.tls import make_ca_and_server
 from tests.support.unit import unit_config
 
@@ -44,9 +41,9 @@ def synced(monkeypatch):
     monkeypatch.setattr("edge.ops.checks.ClockState", SyncedClock)
 
 
-def selftest(capsys, config: Path, *options: str) -> tuple[int, dict[str, dict]]:
-    code = main(["selftest", "--config", str(config), "--json", *options])
-    report = json.loads(capsys.readouterr().out)
+def selftest(config: Path, *options: str) -> tuple[int, dict[str, dict]]:
+    result = anpr("selftest", "--config", str(config), "--json", *options)
+    code, report = result.returncode, json.loads(result.stdout)
     assert [check["name"] for check in report["checks"]] == CHECKS
     assert report["ok"] == (code == 0)
     return code, {check["name"]: check for check in report["checks"]}
@@ -58,7 +55,7 @@ def failing(checks: dict[str, dict]) -> set[str]:
 
 def test_every_check_passes_on_a_healthy_unit(tmp_path, broker, synced, capsys):
     config = unit_config(tmp_path, broker.port)
-    code, checks = selftest(capsys, config)
+    code, checks = selftest(config)
     assert code == 0, {n: c["reason"] for n, c in checks.items() if not c["ok"]}
     assert "sha256 and input" in checks["model detector"]["reason"]
     assert "3 frames of 728×544" in checks["camera"]["reason"]
@@ -73,10 +70,7 @@ def test_every_check_passes_on_a_healthy_unit(tmp_path, broker, synced, capsys):
 
 def test_the_clock_check_is_the_kernels_verdict(tmp_path, broker):
     config = unit_config(tmp_path, broker.port)
-    result = subprocess.run(
-        [sys.executable, "-m", "edge", "selftest", "--config", str(config), "--json"],
-        capture_output=True, text=True, timeout=120, cwd=REPO, env=dict(os.environ),
-    )  # fmt: skip
+    result = anpr("selftest", "--config", str(config), "--json")
     checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
     synced = ClockState()()
     assert checks["clock"]["ok"] is synced
@@ -88,13 +82,13 @@ def test_the_clock_check_is_the_kernels_verdict(tmp_path, broker):
 def test_broker_over_tls_passes_and_an_unknown_ca_fails(tmp_path, tls_broker, synced, capsys):
     port, ca = tls_broker
     config = unit_config(tmp_path, port, tls=f'{{ enabled = true, ca = "{ca}" }}')
-    code, checks = selftest(capsys, config)
+    code, checks = selftest(config)
     assert code == 0, checks["broker"]
     assert f"mqtts://127.0.0.1:{port}: connected" in checks["broker"]["reason"]
     (tmp_path / "other").mkdir()
     other_ca = make_ca_and_server(tmp_path / "other")["ca"]  # a CA the broker never used
     config.write_text(config.read_text().replace(str(ca), str(other_ca)))
-    code, checks = selftest(capsys, config)
+    code, checks = selftest(config)
     assert code == 1 and failing(checks) == {"broker"}
     assert checks["broker"]["reason"] == (
         f"mqtts://127.0.0.1:{port}: the broker's certificate is not signed by the CA in "
@@ -107,11 +101,11 @@ def test_broker_with_mutual_tls_needs_the_units_certificate(tmp_path, mtls_broke
     key.chmod(0o600)
     identity = f'{{ enabled = true, ca = "{ca}", cert = "{cert}", key = "{key}" }}'
     config = unit_config(tmp_path, port, tls=identity)
-    code, checks = selftest(capsys, config)
+    code, checks = selftest(config)
     assert code == 0, checks["broker"]
     assert "TLS with the unit's client certificate" in checks["broker"]["reason"]
     config.write_text(config.read_text().replace(identity, f'{{ enabled = true, ca = "{ca}" }}'))
-    code, checks = selftest(capsys, config)
+    code, checks = selftest(config)
     assert code == 1 and failing(checks) == {"broker"}
     # paho only sees no CONNACK; the explanation names the refusal
     assert checks["broker"]["reason"] == (
@@ -130,7 +124,7 @@ def test_a_tls_key_group_or_others_can_read_fails_permissions(
     port, ca, cert, key = mtls_broker
     key.chmod(0o640)
     identity = f'{{ enabled = true, ca = "{ca}", cert = "{cert}", key = "{key}" }}'
-    code, checks = selftest(capsys, unit_config(tmp_path, port, tls=identity))
+    code, checks = selftest(unit_config(tmp_path, port, tls=identity))
     assert code == 1 and failing(checks) == {"permissions"}
     assert checks["permissions"]["reason"] == (
         f"TLS key {key} is mode 0640: group or others can read the unit's private key (chmod 600)"
@@ -140,7 +134,7 @@ def test_a_tls_key_group_or_others_can_read_fails_permissions(
 def test_a_missing_tls_file_is_named_with_its_config_key(tmp_path, synced, capsys):
     ca = tmp_path / "tls" / "force-ca.crt"
     config = unit_config(tmp_path, free_port(), tls=f'{{ enabled = true, ca = "{ca}" }}')
-    code, checks = selftest(capsys, config)
+    code, checks = selftest(config)
     assert code == 1 and failing(checks) == {"broker"}
     assert checks["broker"]["reason"] == f"mqtt.tls.ca: {ca}: no such file"
 
@@ -157,7 +151,7 @@ def test_a_corrupt_model_copy_fails_the_model_check_naming_the_file(
     data[len(data) // 2] ^= 0xFF
     model.write_bytes(bytes(data))
     config = unit_config(tmp_path, broker.port, extra=f'[models]\ndetector = "{model}"\n')
-    code, checks = selftest(capsys, config)
+    code, checks = selftest(config)
     assert code == 1 and failing(checks) == {"model detector"}
     reason = checks["model detector"]["reason"]
     assert str(model) in reason and "does not match its manifest" in reason
@@ -166,12 +160,12 @@ def test_a_corrupt_model_copy_fails_the_model_check_naming_the_file(
 def test_a_closed_broker_port_fails_the_broker_check_and_can_be_skipped(tmp_path, synced, capsys):
     port = free_port()  # nothing listens there
     config = unit_config(tmp_path, port)
-    code, checks = selftest(capsys, config)
+    code, checks = selftest(config)
     assert code == 1 and failing(checks) == {"broker"}
     assert checks["broker"]["reason"] == (
         f"mqtt://127.0.0.1:{port} (mqtt.host, mqtt.port): cannot connect: Connection refused"
     )
-    code, checks = selftest(capsys, config, "--skip-broker")
+    code, checks = selftest(config, "--skip-broker")
     assert code == 0 and checks["broker"]["skipped"]
 
 
@@ -183,7 +177,7 @@ def test_a_world_readable_store_fails_permissions_and_is_left_as_found(
     open_database(store).close()  # as the unit's first start makes it
     store.chmod(0o644)
     config.chmod(0o644)
-    code, checks = selftest(capsys, config)
+    code, checks = selftest(config)
     assert code == 1 and failing(checks) == {"permissions"}
     reason = checks["permissions"]["reason"]
     assert f"{store} is mode 0644: group or others can read personal data" in reason
@@ -204,7 +198,7 @@ def test_a_list_signed_by_a_key_no_longer_trusted_fails_the_hotlist_check(
     for old, replacement in zip(("centre-a.pub", "centre-b.pub"), new, strict=True):
         text = text.replace(f"{tmp_path / 'keys' / old}", str(replacement))
     config.write_text(text)
-    code, checks = selftest(capsys, config)
+    code, checks = selftest(config)
     assert code == 1 and failing(checks) == {"hotlists"}
     assert "which is not among hotlist.trusted_keys" in checks["hotlists"]["reason"]
 
@@ -213,7 +207,7 @@ def test_a_camera_that_gives_no_frames_fails_the_camera_check(tmp_path, broker, 
     empty = tmp_path / "frames"
     empty.mkdir()
     config = unit_config(tmp_path, broker.port, camera=f'source = "images"\nuri = "{empty}"')
-    code, checks = selftest(capsys, config)
+    code, checks = selftest(config)
     assert code == 1 and failing(checks) == {"camera"}
     assert (
         checks["camera"]["reason"] == f"{empty}: no images (.jpg, .jpeg, .png, .bmp, .tif, .tiff)"
@@ -225,7 +219,7 @@ def test_too_little_disk_for_the_store_quota_fails_the_disk_check(tmp_path, brok
         pytest.skip("more than 1 TB free here: no quota the schema allows can exceed it")
     config = unit_config(tmp_path, broker.port)
     config.write_text(config.read_text().replace("quota_mb = 64", "quota_mb = 1000000"))
-    code, checks = selftest(capsys, config)
+    code, checks = selftest(config)
     assert code == 1 and failing(checks) == {"disk"}
     assert "may grow to its 1000000 MB quota" in checks["disk"]["reason"]
 

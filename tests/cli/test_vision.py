@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.cli import DEMO_ENV, anpr
 from tests.support.images import huge_png
-from tests.support.paths import REPO
 
 DESIGN_EVAL_KEYS = {
     "detection",
@@ -26,21 +23,10 @@ DESIGN_EVAL_KEYS = {
 }
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "edge", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=REPO,
-        env={**os.environ, "ANPR_EDGE_CONFIG": str(REPO / "firmware_config/demo.toml")},
-    )
-
-
 @pytest.fixture(scope="module")
 def scenes(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("scenes") / "set"
-    result = run_cli(
+    result = anpr(
         "synth",
         "--out",
         str(out),
@@ -54,6 +40,7 @@ def scenes(tmp_path_factory) -> Path:
         "1456x1088",
         "--plate-height",
         "40-120",
+        env=DEMO_ENV,
     )
     assert result.returncode == 0, result.stderr
     return out
@@ -61,7 +48,7 @@ def scenes(tmp_path_factory) -> Path:
 
 def test_recognise_json_shape_and_reads(scenes):
     images = sorted(scenes.glob("*.jpg"))[:4]
-    result = run_cli("recognise", *map(str, images), "--region", "gb", "--json")
+    result = anpr("recognise", *map(str, images), "--region", "gb", "--json", env=DEMO_ENV)
     assert result.returncode == 0, result.stderr
     output = json.loads(result.stdout)
     assert [o["file"] for o in output] == list(map(str, images))
@@ -81,8 +68,15 @@ def test_recognise_json_shape_and_reads(scenes):
 
 
 def test_eval_json_has_the_design_keys_and_good_figures(scenes, tmp_path):
-    result = run_cli(
-        "eval", str(scenes), "--region", "gb", "--json", "--report", str(tmp_path / "r")
+    result = anpr(
+        "eval",
+        str(scenes),
+        "--region",
+        "gb",
+        "--json",
+        "--report",
+        str(tmp_path / "r"),
+        env=DEMO_ENV,
     )
     assert result.returncode == 0, result.stderr
     metrics = json.loads(result.stdout)
@@ -100,7 +94,7 @@ def test_recognise_unreadable_image_is_a_clear_error(tmp_path, scenes):
     bad = tmp_path / "broken.jpg"
     bad.write_bytes(b"\xff\xd8 not really a jpeg")
     good = sorted(scenes.glob("*.jpg"))[0]
-    result = run_cli("recognise", str(bad), str(good), "--json")
+    result = anpr("recognise", str(bad), str(good), "--json", env=DEMO_ENV)
     assert result.returncode == 2
     assert f"{bad}: not a readable image" in result.stderr
     assert "Traceback" not in result.stderr
@@ -110,7 +104,7 @@ def test_recognise_unreadable_image_is_a_clear_error(tmp_path, scenes):
 
 def test_recognise_refuses_an_image_declaring_a_huge_size_in_one_line(tmp_path):
     huge = huge_png(tmp_path / "huge.png")
-    result = run_cli("recognise", str(huge))
+    result = anpr("recognise", str(huge), env=DEMO_ENV)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.splitlines()[-1] == (
         f"anpr-edge: error: {huge}: declares 60000×60000 pixels, more than the 50 megapixels an "
@@ -137,14 +131,25 @@ def test_eval_bad_dataset_is_a_clear_error(tmp_path, scenes, setup, message):
         (folder / "labels.csv").write_text(
             "file,plate_text,x,y,w,h,country\na.jpg,AB12CDE,x,1,2,3,GB\n"
         )
-    result = run_cli("eval", str(folder), "--json")
+    result = anpr("eval", str(folder), "--json", env=DEMO_ENV)
     assert result.returncode == 2, result.stdout
     assert message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_bench_json_keys():
-    result = run_cli("bench", "--json", "--frames", "4", "--plates", "20")
+    # a process of its own: its peak memory (VmHWM) is one of the figures
+    result = anpr(
+        "bench",
+        "--json",
+        "--frames",
+        "4",
+        "--plates",
+        "20",
+        env=DEMO_ENV,
+        process=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
     for key in ("recogniser_ms", "detector_ms"):

@@ -10,14 +10,7 @@ import threading
 
 import pytest
 
-from edge.records import (
-    Hit,
-    HitDecided,
-    HotlistEntry,
-    HotlistMatch,
-    ReadDecided,
-    new_read_id,
-)
+from edge.records import Hit, HitDecided, HotlistEntry, HotlistMatch, ReadDecided, new_read_id
 from edge.stages import Counters, Stage
 from edge.store import MIGRATIONS, open_database, schema_version, transaction
 from edge.store.reads import ReadStore

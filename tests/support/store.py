@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from edge.records import (
-    PlateRead,
-    new_read_id,
-)
+from edge.records import PlateRead, new_read_id
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -147,7 +147,7 @@ def persistent_broker(folder, broker) -> MosquittoBroker:
 
 
 def stored(config: Path, kind: str) -> list[dict]:
-    result = anpr(kind, "--config", str(config), "--limit", "100000", "--json", timeout=60)
+    result = anpr(kind, "--config", str(config), "--limit", "100000", "--json")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)[kind]
 

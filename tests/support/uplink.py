@@ -10,9 +10,7 @@ from edge.store import open_database
 from edge.store.reads import ReadStore
 from edge.store.writer import END, StoreSettings, StoreWriter
 from edge.uplink.publisher import Publisher, Topics
-from tests.support.unit import (
-    PREFIX,
-)
+from tests.support.unit import PREFIX
 
 
 class Unit:

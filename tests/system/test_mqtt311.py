@@ -59,7 +59,7 @@ def test_the_unit_delivers_every_read_over_311(tmp_path, logging_broker):
     subscriber = Subscriber(logging_broker)
     result = anpr(
         "run", "--config", str(config), "--source", "synthetic:paced=false,rate=60",
-        "--max-frames", "300",
+        "--max-frames", "300", process=True,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     reads, _hits = check_delivery(config, subscriber)

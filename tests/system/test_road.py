@@ -36,7 +36,7 @@ def test_the_unit_reads_groups_hits_stores_and_publishes(tmp_path, broker):
     truth = tmp_path / "truth.csv"
     result = anpr(
         "run", "--config", str(config), "--source", "synthetic:paced=false,rate=60",
-        "--max-frames", "600", "--truth", str(truth), "--json",
+        "--max-frames", "600", "--truth", str(truth), "--json", process=True,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads(result.stdout)
@@ -66,7 +66,7 @@ def test_the_unit_reads_groups_hits_stores_and_publishes(tmp_path, broker):
 
 
 def anpr_hotlist(config: Path) -> list[str]:
-    result = anpr("hotlist", "export", "--config", str(config), timeout=60)
+    result = anpr("hotlist", "export", "--config", str(config))
     assert result.returncode == 0, result.stderr
     return [line.split(",", 1)[1] for line in result.stdout.splitlines()[1:]]
 
@@ -149,7 +149,8 @@ def test_200_vehicles_are_each_read_once_and_right(tmp_path, broker, look):
     # about 230 vehicles in 4,500 frames
     result = anpr(
         "run", "--config", str(config), "--source", "synthetic:paced=false,rate=60",
-        "--max-frames", "4500", "--truth", str(truth), "--json", timeout=3600,
+        "--max-frames", "4500", "--truth", str(truth), "--json", process=True,
+        timeout=3600,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     reads, hits = check_delivery(config, subscriber)

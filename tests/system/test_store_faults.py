@@ -14,7 +14,6 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -25,8 +24,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from edge.config import load_config
 from edge.devtools.bench_hotlist import make_snapshot
 from edge.devtools.demo import ensure_keys, hot_plates
+from tests.support.cli import anpr
 from tests.support.faults import LONG, StoreView, UnitRun, fault_config, store_path
-from tests.support.paths import REPO
 from tests.support.unit import Subscriber, wait_for
 
 pytestmark = pytest.mark.broker
@@ -112,10 +111,8 @@ def test_national_snapshots_over_mqtt_and_the_cli_never_stop_the_reads(tmp_path,
     with UnitRun(config, ROAD, tmp_path) as unit:
         wait_for(lambda: subscriber.of("reads"), "a first read", 120)
         started = time.monotonic()
-        applied = subprocess.run(
-            [sys.executable, "-m", "edge", "hotlist", "apply", str(by_cli), "--config",
-             str(config)], cwd=REPO, capture_output=True, text=True, timeout=600,
-        )  # fmt: skip
+        # a second process beside the running unit, as a technician's command would be
+        applied = anpr("hotlist", "apply", str(by_cli), "--config", str(config), process=True)
         assert applied.returncode == 0, applied.stderr
         cli_s = time.monotonic() - started
         topic = f"{unit_config.mqtt.topic_prefix}/hotlists/demo/snapshot"

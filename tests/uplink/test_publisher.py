@@ -19,11 +19,7 @@ from edge.records import (
 )
 from edge.store import open_database
 from edge.store.reads import ReadStore
-from tests.support.unit import (
-    Subscriber,
-    validate,
-    wait_for,
-)
+from tests.support.unit import Subscriber, validate, wait_for
 from tests.support.uplink import Unit
 
 pytestmark = pytest.mark.broker
