@@ -40,9 +40,9 @@ HELPER=tests/arm64/arm64_check.py
 # Mosquitto, the systemd unit. About 6 minutes under emulation; the whole suite would take hours.
 TESTS=${ARM64_CHECK_TESTS:-tests/vision/test_models.py tests/vision/test_decoding.py
   tests/config/test_config.py tests/test_dataset.py tests/hotlist/test_bundle.py
-  tests/hotlist/test_trust.py tests/track/test_tracking.py tests/store/test_reads.py
+  tests/hotlist/matching/test_trust.py tests/track/test_tracking.py tests/store/test_reads.py
   tests/uplink/test_publisher.py tests/system/test_broker_fixture.py
-  tests/system/test_systemd_unit.py tests/ops/test_credentials.py tests/hotlist/test_tls.py}
+  tests/system/test_systemd_unit.py tests/ops/test_credentials.py tests/hotlist/sync/test_tls.py}
 # The Pi models whose CPU the emulator presents (QEMU_CPU) and whose /proc/cpuinfo the root sees.
 PI4_CPU=cortex-a72 PI5_CPU=cortex-a76
 

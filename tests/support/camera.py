@@ -1,9 +1,13 @@
-"""A picamera2 fake that follows its documented API (what the unit's adapter may use)."""
+"""A picamera2 fake that follows its documented API (what the unit's adapter may use), and the
+same fake for a unit run as a process (a `picamera2` module on its PYTHONPATH) that the test
+can wedge or make fail."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -86,3 +90,35 @@ class FakePicamera2:
 
     def close(self) -> None:
         self.closed = True
+
+
+# --- the fake as the unit's own picamera2, for a unit run as a process ---------------------
+
+PICAMERA_SHIM = "from tests.support.camera import WedgingPicamera2 as Picamera2  # noqa: F401\n"
+HANG_FLAG_ENV = "ANPR_FAKECAM_HANG"
+FAIL_FLAG_ENV = "ANPR_FAKECAM_FAIL"
+
+
+def fake_picamera2_path(folder: Path) -> Path:
+    """A folder holding a `picamera2` module that is the fake below; put it on PYTHONPATH."""
+    shim = folder / "fakecam"
+    shim.mkdir(exist_ok=True)
+    (shim / "picamera2.py").write_text(PICAMERA_SHIM)
+    return shim
+
+
+class WedgingPicamera2(FakePicamera2):
+    """The tests' picamera2 fake (its API checks included), delivering frames at the
+    configured FrameRate; while the file named by $ANPR_FAKECAM_HANG exists,
+    `capture_request()` blocks the way a wedged sensor blocks libcamera (uninterruptible
+    from Python), and carries on when the file goes; while $ANPR_FAKECAM_FAIL's exists, it
+    raises as libcamera does when a request fails."""
+
+    def capture_request(self, *args, **kwargs):
+        hang = Path(os.environ.get(HANG_FLAG_ENV, "/nonexistent"))
+        while hang.exists():
+            time.sleep(0.05)
+        if Path(os.environ.get(FAIL_FLAG_ENV, "/nonexistent")).exists():
+            raise RuntimeError("Camera frontend has timed out!")
+        time.sleep(1.0 / float(self.controls.get("FrameRate", 30.0)))
+        return super().capture_request(*args, **kwargs)

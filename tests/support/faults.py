@@ -1,8 +1,8 @@
-"""Helpers for the fault tests (tests/system/test_faults*.py; no tests here): the real unit as a
+"""Helpers for the fault tests (tests/system/faults/; no tests here): the real unit as a
 subprocess logging JSON to a file, a view of its SQLite store from outside, a notify socket that
 timestamps datagrams, filler records for the quota test, a short recorded road as a video file,
-and a picamera2 fake that can be wedged from the test (put on the unit's PYTHONPATH as
-`picamera2`)."""
+the health message a test waits for. (The picamera2 fake that can be wedged from the test is in
+tests/support/camera.py.)"""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ import os
 import random
 import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -22,9 +20,10 @@ from pathlib import Path
 from edge.config import load_config
 from edge.devtools.demo import prepare_demo_hotlist
 from edge.records import PlateRead, new_read_id
+from edge.store.database import open_database, transaction
 from edge.uplink.payloads import HIT_SCHEMA, encode, read_payload
-from tests.support.paths import REPO
-from tests.support.unit import NotifySocket, wait_for, write_unit_config
+from tests.support.cli import start
+from tests.support.unit import NotifySocket, Subscriber, wait_for, write_unit_config
 
 LONG = os.environ.get("ANPR_EDGE_LONG_TESTS") == "1"
 SEED = int(os.environ.get("ANPR_EDGE_FAULT_SEED", "20260307"))
@@ -85,13 +84,9 @@ class UnitRun:
         self._out = self.out_path.open("wb")
         self._log_from = self.log_path.stat().st_size
         self.started = time.monotonic()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "edge", "run", "--config", str(config), "--source", source,
-             "--json", *args],
-            stdout=self._out,
-            stderr=self._log,
-            cwd=REPO,
-            env={**os.environ, **(env or {})},
+        self.process = start(
+            "run", "--config", str(config), "--source", source, "--json", *args,
+            env=env, stdout=self._out, stderr=self._log, text=False,
         )  # fmt: skip
         self.pid = self.process.pid
 
@@ -321,7 +316,6 @@ def add_fillers(
     """`count` reads written straight into the store (as the unit's writer would: payload and
     outbox row in one transaction), stored `age_s` ago; every `hit_every`-th one a hit read
     with its hit. Returns {"read": [(read_no, read_id)], "hit_read": [...], "hit": [...]}."""
-    from edge.store.database import open_database, transaction
     from edge.store.reads import ReadStore
 
     made: dict[str, list[tuple[int, str]]] = {"read": [], "hit_read": [], "hit": []}
@@ -371,43 +365,15 @@ def write_road_video(path: Path, frames: int = 30, size: tuple[int, int] = (640,
     os.replace(partial, path)
 
 
-PICAMERA_SHIM = "from tests.support.faults import WedgingPicamera2 as Picamera2  # noqa: F401\n"
-HANG_FLAG_ENV = "ANPR_FAKECAM_HANG"
-FAIL_FLAG_ENV = "ANPR_FAKECAM_FAIL"
+def health_with(
+    subscriber: Subscriber, condition, what: str, timeout_s: float = 60.0, start: int = 0
+) -> dict:
+    """The first health message (from the `start`-th on) that meets `condition`."""
+    found: list[dict] = []
 
+    def check() -> bool:
+        found[:] = [h for h in subscriber.of("health")[start:] if condition(h)]
+        return bool(found)
 
-def fake_picamera2_path(folder: Path) -> Path:
-    """A folder holding a `picamera2` module that is the fake below; put it on PYTHONPATH."""
-    shim = folder / "fakecam"
-    shim.mkdir(exist_ok=True)
-    (shim / "picamera2.py").write_text(PICAMERA_SHIM)
-    return shim
-
-
-def _wedging_class():
-    from tests.support.camera import FakePicamera2
-
-    class WedgingPicamera2(FakePicamera2):
-        """The tests' picamera2 fake (its API checks included), delivering frames at the
-        configured FrameRate; while the file named by $ANPR_FAKECAM_HANG exists,
-        `capture_request()` blocks the way a wedged sensor blocks libcamera (uninterruptible
-        from Python), and carries on when the file goes; while $ANPR_FAKECAM_FAIL's exists, it
-        raises as libcamera does when a request fails."""
-
-        def capture_request(self, *args, **kwargs):
-            hang = Path(os.environ.get(HANG_FLAG_ENV, "/nonexistent"))
-            while hang.exists():
-                time.sleep(0.05)
-            if Path(os.environ.get(FAIL_FLAG_ENV, "/nonexistent")).exists():
-                raise RuntimeError("Camera frontend has timed out!")
-            time.sleep(1.0 / float(self.controls.get("FrameRate", 30.0)))
-            return super().capture_request(*args, **kwargs)
-
-    return WedgingPicamera2
-
-
-def __getattr__(name: str):
-    # imported lazily: tests.capture.test_sources is only needed inside the unit's process
-    if name == "WedgingPicamera2":
-        return _wedging_class()
-    raise AttributeError(name)
+    wait_for(check, what, timeout_s)
+    return found[0]

@@ -1,4 +1,4 @@
-"""Helpers for the security tests (tests/system/test_security*.py; no tests here): a test force CA
+"""Helpers for the security tests (tests/system/security/; no tests here): a test force CA
 that issues broker, unit and centre certificates (and a CRL), the committed centre broker
 configuration (firmware_config/mosquitto-centre.conf) run by a real Mosquitto with only its file
 paths, port and run-as user rewritten, and a small MQTT 5 client that reports reason codes."""

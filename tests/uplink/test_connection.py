@@ -1,7 +1,7 @@
 """One MQTT connection per unit (issue 12, point 5): a running unit publishes, answers a
 command and applies a hotlist over a single connection whose client id is its unit id, in a
 persistent session, as the broker's own log shows. The centre's broker can then bind client
-ids to certificate names (use_username_as_clientid: tests/system/test_security.py)."""
+ids to certificate names (use_username_as_clientid: tests/system/security/)."""
 
 from __future__ import annotations
 

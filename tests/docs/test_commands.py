@@ -1,5 +1,5 @@
-"""The documentation agrees with the code: README.md and docs/*.md against the real `anpr-edge`
-parser, the JSON Schemas in docs/schemas and the unit's health figures.
+"""The commands in the documentation agree with the real `anpr-edge` parser (README.md and
+docs/*.md).
 
 - every command and sub-command is documented as `anpr-edge <command path>`, and its `--help`
   ends with an `example:` section of `anpr-edge …` lines;
@@ -7,10 +7,7 @@ parser, the JSON Schemas in docs/schemas and the unit's health figures.
   code) and every example in a `--help` names a real command path and only real options of it:
   it is parsed by the real parser (`build_parser().parse_args`), and each `--option` must be
   one that path defines, spelled out (argparse would accept an abbreviation; the docs must not
-  use one);
-- every schema file is linked from docs/protocol.md, and every ```json block of protocol.md and
-  operator-guide.md parses, and validates against its schema when it carries a `schema` key;
-- the operator guide's health table names every key the unit publishes and writes, and no other.
+  use one).
 
 What counts as a command: in ```sh / ```bash / ```shell and unlabelled blocks every line; in
 ```console blocks only lines starting with the prompt `$ ` (the rest is output); inline code
@@ -20,37 +17,37 @@ position (after `sudo`, its options, `env`, `nice`, variable assignments, `(`, `
 redirections end the command, comments are dropped. Lines holding a shell placeholder (`<URL …>`)
 or a variable (`$VAR`, `${…}`, `$(…)`) are skipped: they cannot be parsed without guessing the
 value, and a documented command with a made-up value proves nothing. Upper-case placeholders
-written as arguments (`VRM`, `ID`) parse like any value, so those lines are checked.
-"""
+written as arguments (`VRM`, `ID`) parse like any value, so those lines are checked."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
 import io
-import json
 import re
 import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import jsonschema
 import pytest
-from referencing import Registry, Resource
 
 from edge.cli import build_parser
-
-REPO = Path(__file__).resolve().parents[2]
-DOCS = sorted([REPO / "README.md", *(REPO / "docs").glob("*.md")])
-PROTOCOL = REPO / "docs" / "protocol.md"
-GUIDE = REPO / "docs" / "operator-guide.md"
-SCHEMAS = REPO / "docs" / "schemas"
+from tests.support.docs import DOCS, fenced_blocks, without_blocks
+from tests.support.paths import REPO
 
 SHELL_LANGS = {"", "sh", "bash", "shell"}
+
+
 OPERATORS = set("();<>|&")
+
+
 REDIRECTS = {">", ">>", "<", "&>", ">&", "<<", "<<<", "2>", "&>>"}
+
+
 PLACEHOLDER = re.compile(r"<[A-Za-z][^<>]*>|\$[A-Za-z_{(]")
+
+
 SUDO_VALUE_OPTIONS = {"-u", "-g", "-C", "-D", "-h", "-p", "-U", "-r", "-t"}
 
 
@@ -76,6 +73,8 @@ def options(parser: argparse.ArgumentParser) -> set[str]:
 
 
 COMMANDS = list(walk(build_parser()))
+
+
 PATHS = [path for path, _ in COMMANDS if path]
 
 
@@ -173,43 +172,6 @@ class Written:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.text}"
-
-
-def fenced_blocks(text: str) -> Iterator[tuple[str, int, list[str]]]:
-    """(language, first line number, lines with the fence's indent removed)."""
-    lines = text.splitlines()
-    i = 0
-    while i < len(lines):
-        opening = re.match(r"^(\s*)(`{3,}|~{3,})\s*([\w-]*)", lines[i])
-        if not opening:
-            i += 1
-            continue
-        indent, fence, lang = opening.groups()
-        body, start = [], i + 2
-        i += 1
-        while i < len(lines) and not lines[i].strip().startswith(fence):
-            line = lines[i]
-            body.append(line[len(indent) :] if line.startswith(indent) else line.lstrip())
-            i += 1
-        yield lang.lower(), start, body
-        i += 1
-
-
-def without_blocks(text: str) -> str:
-    """The text with fenced blocks blanked out (line numbers kept)."""
-    out, fence = [], None
-    for line in text.splitlines():
-        marker = re.match(r"^\s*(`{3,}|~{3,})", line)
-        if fence is None and marker:
-            fence = marker.group(1)
-            out.append("")
-        elif fence is not None:
-            if line.strip().startswith(fence):
-                fence = None
-            out.append("")
-        else:
-            out.append(line)
-    return "\n".join(out)
 
 
 def written_commands(doc: Path) -> list[Written]:
@@ -346,161 +308,3 @@ def test_a_command_named_in_prose_may_leave_out_required_arguments() -> None:
     assert check_argv(["hotlist", "sign"], complete=False) is None
     assert check_argv(["hotlist", "sing"], complete=False) is not None
     assert check_argv(["hotlist", "sign", "--kye", "k"], complete=False) is not None
-
-
-# --- (b), (c) schemas and example payloads ----------------------------------------------------
-
-
-def schema_files() -> list[Path]:
-    return sorted(SCHEMAS.glob("*.json"))
-
-
-@pytest.mark.parametrize("schema", schema_files(), ids=lambda p: p.name)
-def test_every_schema_is_linked_from_the_protocol(schema: Path) -> None:
-    text = PROTOCOL.read_text(encoding="utf-8")
-    assert f"](schemas/{schema.name})" in text, (
-        f"docs/protocol.md does not link schemas/{schema.name}"
-    )
-
-
-def _registry() -> Registry:
-    resources = []
-    for path in schema_files():
-        contents = json.loads(path.read_text(encoding="utf-8"))
-        resources.append((contents["$id"], Resource.from_contents(contents)))
-    return Registry().with_resources(resources)
-
-
-def _schema_ids() -> dict[str, dict]:
-    """Payload `schema` value → the schema file that describes it (found from its
-    `properties.schema.const`, at the root or, for the hotlist payload's headers, in $defs)."""
-    found: dict[str, dict] = {}
-
-    def consts(node) -> Iterator[str]:
-        if isinstance(node, dict):
-            value = node.get("properties", {}).get("schema", {})
-            if isinstance(value, dict) and "const" in value:
-                yield value["const"]
-            for child in node.values():
-                yield from consts(child)
-        elif isinstance(node, list):
-            for child in node:
-                yield from consts(child)
-
-    for path in schema_files():
-        contents = json.loads(path.read_text(encoding="utf-8"))
-        for const in consts(contents):
-            found.setdefault(const, contents)
-    return found
-
-
-JSON_EXAMPLES = [
-    (f"{doc.relative_to(REPO)}:{start}", "\n".join(body))
-    for doc in (PROTOCOL, GUIDE)
-    for lang, start, body in fenced_blocks(doc.read_text(encoding="utf-8"))
-    if lang == "json"
-]
-
-
-def test_the_protocol_shows_an_example_of_every_payload() -> None:
-    shown = set()
-    for where, text in JSON_EXAMPLES:
-        value = json.loads(text)
-        if where.startswith("docs/protocol.md") and isinstance(value, dict) and "schema" in value:
-            shown.add(value["schema"])
-    assert set(_schema_ids()) <= shown
-
-
-@pytest.mark.parametrize("where,text", JSON_EXAMPLES, ids=[where for where, _ in JSON_EXAMPLES])
-def test_json_examples_parse_and_validate(where: str, text: str) -> None:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        pytest.fail(f"{where}: a ```json block that is not JSON ({exc}); trim in ```text instead")
-    if not (isinstance(value, dict) and "schema" in value):
-        return
-    schemas = _schema_ids()
-    assert value["schema"] in schemas, f"{where}: no schema in docs/schemas for {value['schema']!r}"
-    validator = jsonschema.Draft202012Validator(schemas[value["schema"]], registry=_registry())
-    problems = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
-    assert not problems, f"{where}: " + "; ".join(
-        f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message[:200]}" for e in problems
-    )
-
-
-# --- the health table -------------------------------------------------------------------------
-
-
-def documented_health_keys() -> set[str]:
-    text = GUIDE.read_text(encoding="utf-8")
-    section = text.split("## What each health field means", 1)[1].split("\n## ", 1)[0]
-    keys = set()
-    for line in section.splitlines():
-        if line.startswith("| `"):
-            first_cell = line.split("|")[1]
-            keys |= set(re.findall(r"`([a-z_]+)`", first_cell))
-    return keys
-
-
-def test_the_health_table_lists_every_key(tmp_path: Path) -> None:
-    from edge.stages import Counters, Stage
-    from edge.store.database import open_database
-    from edge.unit.health import HealthReporter
-
-    conn = open_database(tmp_path / "anpr.db")
-    try:
-        reporter = HealthReporter(
-            "u1",
-            Counters(),
-            conn,
-            tmp_path / "anpr.db",
-            [Stage("capture", 5.0)],
-            lambda: False,
-            lambda: {},
-        )
-        published = set(reporter.snapshot())
-        written = set(reporter.status("running", 5.0))
-    finally:
-        conn.close()
-    schema = set(json.loads((SCHEMAS / "health.schema.json").read_text())["properties"])
-    # the keys the running service adds (edge.unit.service: `extra`), as captured in the docs
-    captured = set()
-    for _where, text in JSON_EXAMPLES:
-        value = json.loads(text)
-        if isinstance(value, dict) and value.get("schema") == "anpr.health/1":
-            captured |= set(value)
-    assert {"hotlist_sync", "broker", "source", "state"} <= captured, "no captured health example"
-    documented = documented_health_keys()
-    actual = published | written | schema | captured | {"stopped_at"}
-    assert not actual - documented, f"missing from the health table: {sorted(actual - documented)}"
-    assert not documented - actual, (
-        f"in the health table, not in the unit: {sorted(documented - actual)}"
-    )
-
-
-# --- links --------------------------------------------------------------------------------------
-
-
-def anchors(doc: Path) -> set[str]:
-    """GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens."""
-    found = set()
-    for line in without_blocks(doc.read_text(encoding="utf-8")).splitlines():
-        heading = re.match(r"^#{1,6}\s+(.*)$", line)
-        if heading:
-            text = re.sub(r"[^\w\- ]", "", heading.group(1).strip().lower())
-            found.add(text.replace(" ", "-"))
-    return found
-
-
-@pytest.mark.parametrize("doc", [GUIDE, PROTOCOL], ids=lambda p: p.name)
-def test_links_point_at_files_and_headings(doc: Path) -> None:
-    text = without_blocks(doc.read_text(encoding="utf-8"))
-    broken = []
-    for target in re.findall(r"\]\(([^)\s]+)\)", text):
-        if re.match(r"[a-z]+://", target):
-            continue
-        file, _, anchor = target.partition("#")
-        path = (doc.parent / file) if file else doc
-        if not path.exists() or (anchor and path.suffix == ".md" and anchor not in anchors(path)):
-            broken.append(target)
-    assert not broken, f"{doc.name}: broken links: {broken}"
