@@ -17,8 +17,10 @@ demo: setup  ## run the unit on its embedded demo defaults
 test: setup  ## run the test suite (starts its own Mosquitto)
 	$(BIN)/pytest -q
 
-lint: setup  ## ruff
+lint: setup  ## ruff (lint and format), mypy
 	$(BIN)/ruff check edge tests tools training bench
+	$(BIN)/ruff format --check edge tests tools training bench
+	$(BIN)/mypy
 
 check: lint test  ## lint, then tests
 

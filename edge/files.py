@@ -74,6 +74,7 @@ def _homes() -> set[Path]:
             homes.add(Path(home).resolve())
     return homes
 
+
 def write_private(path: Path, data: bytes, *, overwrite: bool = True) -> None:
     """Write `data` to `path` with mode 0600 via a temporary file and a rename, so a reader (or
     a crash) sees the old file or the whole new one. With `overwrite=False` an existing file is

@@ -27,6 +27,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_CONFIG = REPO / "firmware_config" / "demo.toml"
@@ -38,7 +39,8 @@ class Watcher:
     """VmRSS and VmHWM of a running process every SAMPLE_S, in a thread."""
 
     def __init__(self, pid: int):
-        self.pid, self.samples = pid, []  # (seconds since start, rss MB, hwm MB)
+        self.pid = pid
+        self.samples: list[tuple[float, float, float]] = []  # (seconds since start, rss, hwm MB)
         self.started = time.monotonic()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -123,7 +125,7 @@ def main() -> int:
     binary = find_mosquitto()
     if binary is None:
         raise SystemExit("memory: mosquitto is not installed (the demo and bench publish to one)")
-    report = {
+    report: dict[str, Any] = {
         "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "load_average_start": [round(v, 2) for v in os.getloadavg()],
         "limit_peak_rss_mb": limit,

@@ -40,6 +40,7 @@ import time
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from edge.config import load_config
 from edge.devtools.demo import prepare_demo_hotlist
@@ -131,7 +132,7 @@ def slope_per_hour(points: list[tuple[float, float]]) -> float | None:
     return round(slope * 3600.0, 3)
 
 
-def summarise(samples: list[dict], warmup_s: float) -> dict[str, dict]:
+def summarise(samples: list[dict], warmup_s: float) -> dict[str, Any]:
     after = [s for s in samples if s["t_s"] >= warmup_s]
     result: dict = {"rss_growth_after_warmup_pct": None}
     for metric in METRICS:
@@ -214,7 +215,7 @@ def main() -> int:
                 if unit.poll() is not None:
                     failures.append(f"the unit exited early with status {unit.returncode}")
                     break
-                row = {"t_s": round(time.monotonic() - started, 1)}
+                row: dict[str, Any] = {"t_s": round(time.monotonic() - started, 1)}
                 try:
                     row.update(proc_sample(unit.pid))
                 except (OSError, KeyError, ValueError):

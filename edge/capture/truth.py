@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from edge.plates.distance import levenshtein
-from edge.uplink.payloads import rfc3339
+from edge.times import parse_rfc3339, rfc3339
 
 COLUMNS = (
     "vehicle_id",
@@ -114,8 +114,8 @@ def read_truth(path: Path) -> list[TruthVehicle]:
             TruthVehicle(
                 int(row["vehicle_id"]),
                 row["plate"],
-                _time(row["first_seen"]),
-                _time(row["last_seen"]),
+                parse_rfc3339(row["first_seen"]),
+                parse_rfc3339(row["last_seen"]),
                 row["direction"],
                 row["look"],
                 row["complete"] == "true",
@@ -130,7 +130,7 @@ def score(truth: list[TruthVehicle], reads: list[dict]) -> dict[str, Any]:
     slack = timedelta(seconds=SLACK_S)
     ghosts = []
     for read in reads:
-        start, end = _time(read["first_seen"]), _time(read["last_seen"])
+        start, end = parse_rfc3339(read["first_seen"]), parse_rfc3339(read["last_seen"])
         in_view = [v for v in truth if v.first_seen - slack <= end and start <= v.last_seen + slack]
         if not in_view:
             ghosts.append(read["vrm"])
@@ -142,7 +142,7 @@ def score(truth: list[TruthVehicle], reads: list[dict]) -> dict[str, Any]:
         best.reads.append(read["vrm"])
     eligible = [v for v in truth if v.complete]
     once_right = [v for v in eligible if v.reads == [v.plate]]
-    result = {
+    result: dict[str, Any] = {
         "vehicles": len(eligible),
         "read_once_right": len(once_right),
         "read_once_right_ratio": round(len(once_right) / len(eligible), 4) if eligible else None,
@@ -160,10 +160,6 @@ def score(truth: list[TruthVehicle], reads: list[dict]) -> dict[str, Any]:
             right = sum(1 for v in group if v.reads == [v.plate])
             result[key][value] = {"vehicles": len(group), "read_once_right": right}
     return result
-
-
-def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _gap(plate: str, read: str) -> float:

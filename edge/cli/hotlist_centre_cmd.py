@@ -92,12 +92,12 @@ def keygen_command(args: argparse.Namespace) -> int:
 
 
 def sign_command(args: argparse.Namespace) -> int:
-    from edge.hotlist.bundle import utc_now
     from edge.hotlist.centre import sign_csv
     from edge.hotlist.entries import parse_time
     from edge.hotlist.signing import load_signing_key
+    from edge.times import rfc3339_now
 
-    issued_at = args.issued_at or utc_now()
+    issued_at = args.issued_at or rfc3339_now()
     try:
         parse_time(issued_at)
     except ValueError as exc:

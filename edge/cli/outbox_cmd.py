@@ -15,6 +15,7 @@ from pathlib import Path
 
 from edge.cli.common import EXIT_OK, add_command, add_config_flag, add_json_flag, print_json
 from edge.cli.reads_query import open_store
+from edge.times import rfc3339
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def outbox(args: argparse.Namespace) -> int:
     from edge.config import load_config
     from edge.store.listing import last_delivered_at
-    from edge.store.reads import ReadStore, rfc3339
+    from edge.store.reads import ReadStore
     from edge.unit.status import read_service_state, request_retry
 
     config = load_config(args.config)

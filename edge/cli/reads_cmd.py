@@ -10,6 +10,7 @@ normal end of a tail) or after `--follow-seconds`.
 from __future__ import annotations
 
 import argparse
+import functools
 import signal
 import sqlite3
 import sys
@@ -18,33 +19,39 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from edge.cli.common import EXIT_OK, add_command, add_config_flag, add_json_flag, print_json
 from edge.cli.reads_output import RecordPrinter, text_line
 from edge.cli.reads_query import open_store, parse_limit, parse_plate, parse_since
 from edge.errors import UserError
+from edge.store.kinds import Kind
 
 POLL_S = 0.5
 
 
+# (kind, command, example)
+_COMMANDS: tuple[tuple[Kind, str, str], ...] = (
+    (
+        "read",
+        "reads",
+        "anpr-edge reads --since 2h --plate 'AB12*' --limit 20\n"
+        "anpr-edge reads --follow\n"
+        "anpr-edge reads --since 2026-03-01T00:00 --limit 100000 --csv > reads.csv",
+    ),
+    ("hit", "hits", "anpr-edge hits --undelivered --json\nanpr-edge hits --follow"),
+)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
-    for kind, plural, example in (
-        (
-            "read",
-            "reads",
-            "anpr-edge reads --since 2h --plate 'AB12*' --limit 20\n"
-            "anpr-edge reads --follow\n"
-            "anpr-edge reads --since 2026-03-01T00:00 --limit 100000 --csv > reads.csv",
-        ),
-        ("hit", "hits", "anpr-edge hits --undelivered --json\nanpr-edge hits --follow"),
-    ):
+    for kind, plural, example in _COMMANDS:
         parser = add_command(
             subparsers,
             plural,
             help=f"the stored {plural}, newest first, with their delivery state (--follow: "
             "then each new one as it is stored)",
             example=example,
-            handler=lambda args, kind=kind: show(args, kind),
+            handler=functools.partial(show, kind=kind),
         )
         parser.add_argument("--limit", type=int, default=100, help="at most N (default 100)")
         parser.add_argument(
@@ -82,7 +89,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         )
 
 
-def show(args: argparse.Namespace, kind: str) -> int:
+def show(args: argparse.Namespace, kind: Kind) -> int:
     from edge.config import load_config
     from edge.store.listing import records
     from edge.store.reads import ReadStore
@@ -90,7 +97,7 @@ def show(args: argparse.Namespace, kind: str) -> int:
     args.limit = parse_limit(args.limit)
     if args.follow_seconds is not None and not args.follow_seconds > 0:  # also NaN
         raise UserError(f"--follow-seconds: got {args.follow_seconds:g}; expected more than 0")
-    filters = {
+    filters: dict[str, Any] = {
         "since": parse_since(args.since) if args.since else None,
         "plate": parse_plate(args.plate) if args.plate else None,
     }
@@ -122,7 +129,7 @@ def show(args: argparse.Namespace, kind: str) -> int:
 
 
 def follow(
-    conn: sqlite3.Connection, kind: str, args: argparse.Namespace, filters: dict, path: Path
+    conn: sqlite3.Connection, kind: Kind, args: argparse.Namespace, filters: dict, path: Path
 ) -> int:
     from edge.store.listing import last_no, records
 

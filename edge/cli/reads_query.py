@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from edge.errors import RuntimeFailure, UserError
+from edge.times import rfc3339
 
 _AGE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -40,7 +41,7 @@ def parse_since(text: str, now: datetime | None = None) -> str:
         try:
             moment = now - timedelta(**{_UNITS[age.group(2)]: float(age.group(1))})
         except OverflowError:  # an age before year 1 (99999999d): every record is younger
-            return _rfc3339(EARLIEST)
+            return rfc3339(EARLIEST)
     else:
         try:
             moment = datetime.fromisoformat(value.replace("z", "Z").replace("Z", "+00:00"))
@@ -56,12 +57,8 @@ def parse_since(text: str, now: datetime | None = None) -> str:
         except (OverflowError, OSError, ValueError):
             # at the ends of the calendar (0001-01-01T00:00, 9999-12-31T23:59-01:00) the zone
             # shift leaves Python's range: the time is as early (or late) as it can be
-            return _rfc3339(EARLIEST if moment.year < 1000 else LATEST)
-    return _rfc3339(moment)
-
-
-def _rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            return rfc3339(EARLIEST if moment.year < 1000 else LATEST)
+    return rfc3339(moment)
 
 
 def parse_plate(text: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from edge.cli.common import EXIT_OK, EXIT_USAGE, add_command, add_json_flag, fail, print_json
 from edge.cli.vision_common import add_reader_flags, reader_from_args
@@ -26,7 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     reader = reader_from_args(args)
-    results, failed = [], False
+    results: list[dict[str, Any]] = []
+    failed = False
     for path in args.images:
         try:
             plates = reader.read(load_image(path))

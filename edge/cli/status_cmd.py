@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from edge.cli.common import (
     print_json,
 )
 from edge.errors import RuntimeFailure
+from edge.times import parse_rfc3339
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -76,7 +77,7 @@ def status(args: argparse.Namespace) -> int:
                     f"missing or malformed ({type(exc).__name__}: {exc})"
                 ) from None
         print(state.detail)
-        if lines is not None:
+        if lines is not None and doc is not None:
             if not state.running:
                 print(f"last known {_ago(doc['at'])}:")
             for name, value in lines:
@@ -160,7 +161,7 @@ def _when(moment: str | None) -> str:
 
 
 def _ago(moment: str) -> str:
-    at = datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp()
+    at = parse_rfc3339(moment).timestamp()
     return f"({_duration(max(time.time() - at, 0.0))} ago)"
 
 

@@ -60,9 +60,8 @@ def run(args: argparse.Namespace) -> int:
     mode = "crops" if args.crops else "scenes"
     size = _parse_pair(args.size, "x", "--size") if args.size else DEFAULT_SCENE_SIZE
     if args.plate_height:
-        plate_height = tuple(
-            float(n) for n in _parse_pair(args.plate_height, "-", "--plate-height")
-        )
+        low, high = _parse_pair(args.plate_height, "-", "--plate-height")
+        plate_height = (float(low), float(high))
     else:
         plate_height = default_plate_height(mode, size)
     started = time.perf_counter()

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -102,7 +103,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
             if not _is_secret_loc(e["loc"])  # reported above, without its value
         ]
         config = None
-    if issues:
+    if issues or config is None:  # (no issues: the model validated)
         raise ConfigError(issues)
     return config
 
@@ -143,7 +144,7 @@ def _value(value: Any) -> str:
         return repr(value)
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: Mapping[str, Any]) -> str:
     kind, ctx, loc = error["type"], error.get("ctx") or {}, error["loc"]
     got = f"got {_value(error.get('input'))}"
     if kind == "missing":

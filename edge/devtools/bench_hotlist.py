@@ -95,8 +95,8 @@ def make_snapshot(
     from edge.hotlist.signing import generate_keypair, load_signing_key
 
     rng = np.random.default_rng(seed)
-    plates = np.unique(np.array(sample_registrations(rng, int(entries * 1.1) + 1000)))
-    chosen = rng.choice(plates, size=entries - len(include), replace=False).tolist()
+    drawn = np.unique(np.array(sample_registrations(rng, int(entries * 1.1) + 1000)))
+    chosen = rng.choice(drawn, size=entries - len(include), replace=False).tolist()
     wanted = set(include)
     chosen = [plate for plate in chosen if plate not in wanted]
     while len(chosen) + len(wanted) < entries:  # an included plate was drawn too: one more
@@ -206,7 +206,7 @@ def latencies(holder, index, rng: np.random.Generator, reads: int) -> dict:
 
     listed = decode_many(index.columns.keys[rng.integers(len(index), size=reads)])
     random_plates = sample_registrations(rng, reads)
-    swap = {a: b for pair in CONFUSION_PAIRS for a, b in (pair, pair[::-1])}
+    swap = {pair[i]: pair[1 - i] for pair in CONFUSION_PAIRS for i in (0, 1)}
     confused = []
     for plate in listed:
         at = [i for i, c in enumerate(plate) if c in swap]
@@ -241,12 +241,14 @@ def fuzzy_quality(holder, rng: np.random.Generator, reads: int, crops: int, seed
     """False hits of each policy on random plates, without and with the recogniser's
     confidences (edge.devtools.bench_hotlist_reads), and how many real misreads each recovers."""
     from edge.devtools.bench_hotlist_reads import misread_recovery, sample_recogniser
-    from edge.hotlist.fuzzy import FuzzyPolicy
+    from edge.hotlist.fuzzy import FuzzyPolicy, Substitutions
 
     sample = sample_recogniser(crops, seed) if crops > 0 else None
-    false_hits, recovery = {}, {}
-    for name, substitutions in (("confusions", "confusions"), ("any", "any")):
-        policy = FuzzyPolicy(1, substitutions)
+    false_hits: dict[str, dict] = {}
+    recovery: dict[str, dict] = {}
+    substitutions: tuple[Substitutions, ...] = ("confusions", "any")
+    for name in substitutions:
+        policy = FuzzyPolicy(1, name)
         false_hits[name] = false_hit_rate(holder, policy, rng, reads)
         if sample is not None:
             false_hits[name + "_gated"] = false_hit_rate(holder, policy, rng, reads, sample)

@@ -18,10 +18,11 @@ from pathlib import Path
 from edge.capture.sources.road import RoadPlan
 from edge.config import Config, load_config
 from edge.hotlist.apply import BundleApplier
-from edge.hotlist.bundle import seal, snapshot_payload, utc_now
+from edge.hotlist.bundle import seal, snapshot_payload
 from edge.hotlist.signing import generate_keypair, load_signing_key
 from edge.hotlist.store import HotlistStore
 from edge.hotlist.unit import max_payload_bytes, open_store, trusted_keys
+from edge.times import rfc3339_now
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def prepare_demo_hotlist(config: Config, config_file: str = "", every: int = 6) 
         [plate, *CATEGORIES[i % len(CATEGORIES)][:3], CATEGORIES[i % len(CATEGORIES)][3], None]
         for i, plate in enumerate(plates)
     ]
-    bundle = seal(snapshot_payload(list_id, int(time.time()), utc_now(), entries), key)
+    bundle = seal(snapshot_payload(list_id, int(time.time()), rfc3339_now(), entries), key)
     with open_store(config) as conn:
         applier = BundleApplier(
             HotlistStore(conn),

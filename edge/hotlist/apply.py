@@ -27,7 +27,7 @@ from edge.hotlist.changes import DeltaReader
 from edge.hotlist.entries import EntryProblem, columns_from_wire
 from edge.hotlist.index import IndexHolder, ListIndex
 from edge.hotlist.payload import read_lines
-from edge.hotlist.records import IndexColumns
+from edge.hotlist.records import IndexColumns, ListInfo
 from edge.hotlist.rejections import BundleRejected, Reason, entry_rejection
 from edge.hotlist.signing import PublicKey
 from edge.hotlist.store import HotlistStore, ListChange
@@ -158,7 +158,8 @@ class BundleApplier:
             )
         with _collector_paused(), self.store.change(header.list_id) as change:
             held = change.held
-            self._check_versions(header, held.version if held else None, held and held.local)
+            version, local = (held.version, held.local) if held else (None, None)
+            self._check_versions(header, version, local)
             if header.kind == "snapshot":
                 update = self._write_snapshot(change, header, blocks)
             else:
@@ -175,7 +176,7 @@ class BundleApplier:
         if rewritten >= CHECKPOINT_AFTER_ROWS:
             checkpoint(self.store.conn)
         if self.holder is not None:
-            self._swap_index(info, held.version if held else None, update)
+            self._swap_index(self.holder, info, held.version if held else None, update)
         return Applied(
             info.list_id,
             header.kind,
@@ -258,9 +259,11 @@ class BundleApplier:
             )
         return ("snapshot", index)
 
-    def _swap_index(self, info, previous: int | None, update: tuple) -> None:
+    def _swap_index(
+        self, holder: IndexHolder, info: ListInfo, previous: int | None, update: tuple
+    ) -> None:
         labels = self.store.labels()
-        current = self.holder.current.lists.get(info.list_id)
+        current = holder.current.lists.get(info.list_id)
         if update[0] == "snapshot":
             index = ListIndex.build(info, update[1], labels)
         elif current is not None and current.info.version == previous:
@@ -268,4 +271,4 @@ class BundleApplier:
             index = current.with_changes(info, labels, removed, updated, added)
         else:  # the index did not hold the delta's base (it was built elsewhere): reload
             index = ListIndex.build(info, self.store.load_columns(info.list_id), labels)
-        self.holder.replace(index)
+        holder.replace(index)

@@ -113,19 +113,20 @@ def open_envelope(
             Reason.MALFORMED,
             f"envelope.compression: got {envelope['compression']!r}; expected 'gzip' or 'none'",
         )
-    key = trusted.get(envelope["key_id"])
-    if key is None:
+    signer = trusted.get(envelope["key_id"])
+    if signer is None:
         raise BundleRejected(
             Reason.UNKNOWN_KEY,
             f"signed with key {envelope['key_id']!r}, which is not in hotlist.trusted_keys",
         )
     payload = _base64(envelope["payload"], "payload")
     signature = _base64(envelope["signature"], "signature")
-    if len(signature) != 64 or not key.verify(signature, payload):
+    if len(signature) != 64 or not signer.verify(signature, payload):
         raise BundleRejected(
-            Reason.BAD_SIGNATURE, f"the signature does not match the payload for key {key.key_id}"
+            Reason.BAD_SIGNATURE,
+            f"the signature does not match the payload for key {signer.key_id}",
         )
-    return SignedPayload(key.key_id, envelope["compression"], payload)
+    return SignedPayload(signer.key_id, envelope["compression"], payload)
 
 
 def snapshot_payload(list_id: str, version: int, issued_at: str, entries: list[list]) -> bytes:
@@ -217,10 +218,6 @@ def check_header(header: dict) -> PayloadHeader:
         header.get("base_version"),
         {key: header[key] for key in counts},
     )
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _exact_keys(obj: dict, expected: set[str], where: str) -> None:

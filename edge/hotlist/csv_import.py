@@ -57,7 +57,8 @@ def read_entries(path: Path) -> CsvEntries:
 def read_changes(path: Path) -> list[tuple[str, str, list | None, int]]:
     """The rows of a change CSV as (op, vrm, wire entry or None for removals, line)."""
     records, lines = _read(path, ("op", *COLUMNS), ("op", "vrm"))
-    problems, changes = [], []
+    problems: list[str] = []
+    changes: list[tuple[str, str, list | None, int]] = []
     upserts = [
         (r, n)
         for r, n in zip(records, lines, strict=True)

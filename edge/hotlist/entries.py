@@ -23,6 +23,7 @@ from itertools import chain
 import numpy as np
 
 from edge.hotlist.keys import InvalidPlate, encode_many, normalise_vrm
+from edge.times import rfc3339
 
 COLUMNS = ("vrm", "category", "priority", "action", "reason", "expires_at")
 LABEL = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
@@ -120,7 +121,7 @@ def parse_time(text: str) -> datetime:
 def format_time(seconds: int | None) -> str | None:
     if not seconds:
         return None
-    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
+    return rfc3339(seconds, "seconds")
 
 
 def _checked(vrms, categories, priorities, actions, reasons, expiries) -> EntryColumns:

@@ -34,6 +34,9 @@ from edge.hotlist.keys import BITS, CODES, MAX_LENGTH, SHIFTS, codes_of, encode
 if TYPE_CHECKING:
     from edge.config import Config
 
+# which characters a fuzzy match may change: only known OCR confusions, or any
+Substitutions = Literal["confusions", "any"]
+
 # Pairs of characters OCR mistakes for each other on UK plates (Charles Wright font) and on
 # worn or dirty plates; symmetric.
 CONFUSION_PAIRS = (
@@ -62,7 +65,7 @@ CONFUSION_PAIRS = (
 )
 ALPHABET_CODES = np.arange(1, len(CODES) + 1, dtype=np.int64)
 _CONFUSABLE = np.zeros((len(CODES) + 1, len(CODES) + 1), dtype=bool)
-for _a, _b in CONFUSION_PAIRS:
+for _a, _b in (tuple(pair) for pair in CONFUSION_PAIRS):
     _CONFUSABLE[CODES[_a], CODES[_b]] = _CONFUSABLE[CODES[_b], CODES[_a]] = True
 _MAX_PARTNERS = int(_CONFUSABLE.sum(axis=1).max())
 # code → its confusion partners' codes, padded with 0 (no character)
@@ -91,7 +94,7 @@ ALL_LENGTHS = frozenset(range(1, MAX_LENGTH + 1))
 @dataclass(frozen=True)
 class FuzzyPolicy:
     max_distance: int = 1  # 0 turns fuzzy matching off
-    substitutions: Literal["confusions", "any"] = "confusions"
+    substitutions: Substitutions = "confusions"
     # Reads shorter than this get confusion substitutions only: one arbitrary edit of a 2–4
     # character plate reaches a large share of all plates of that shape (a 3-character read
     # matched 60 entries of a 3 M list), which is noise to an officer, not a possible hit.

@@ -14,6 +14,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Mapping
 
 from edge.hotlist.apply import ApplyCounters
 from edge.hotlist.bundle import envelope_limit
@@ -31,7 +32,7 @@ class SpoolIntake:
         self,
         connection: Connection,
         spool: Spool,
-        topics: dict[str, tuple[str, str]],
+        topics: Mapping[str, tuple[str, str]],
         max_payload_bytes: int,
         counters: ApplyCounters,
     ):

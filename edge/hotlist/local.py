@@ -12,11 +12,12 @@ from collections.abc import Collection
 import numpy as np
 
 from edge.errors import UserError
-from edge.hotlist.bundle import LIST_ID, utc_now
+from edge.hotlist.bundle import LIST_ID
 from edge.hotlist.csv_import import CsvEntries
 from edge.hotlist.entries import EntryColumns
 from edge.hotlist.records import ListInfo
 from edge.hotlist.store import HotlistStore
+from edge.times import rfc3339_now
 
 
 def import_local_list(
@@ -42,7 +43,7 @@ def import_local_list(
         change.clear()
         change.insert(columns)
         version = change.held.version + 1 if change.held else 1
-        return change.finish(version=version, issued_at=utc_now(), local=True, key_id=None)
+        return change.finish(version=version, issued_at=rfc3339_now(), local=True, key_id=None)
 
 
 def remove_local_list(store: HotlistStore, list_id: str) -> None:

@@ -20,7 +20,7 @@ from edge.hotlist.fuzzy import FuzzyPolicy, candidates, edit_kind
 from edge.hotlist.index import HotlistIndex, IndexHolder, ListIndex
 from edge.hotlist.keys import decode, decode_many, encode, normalise_vrm
 from edge.hotlist.trust import edits_believable
-from edge.records import HotlistEntry, HotlistMatch
+from edge.records import HotlistEntry, HotlistMatch, MatchKind
 
 ReasonLookup = Callable[[str, str], "str | None"]  # (list id, vrm) → reason
 
@@ -104,7 +104,7 @@ class Matcher:
                 reason or "",
                 datetime.fromtimestamp(expires, UTC) if expires else None,
             )
-            kind = "exact" if distance == 0 else "fuzzy"
+            kind: MatchKind = "exact" if distance == 0 else "fuzzy"
             records.append(
                 HotlistMatch(
                     info.list_id, info.version, entry, kind, distance, info.local, confusion

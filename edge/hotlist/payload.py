@@ -91,7 +91,7 @@ def _decompressed(payload: bytes, compression: str, max_bytes: int) -> Iterator[
     view = memoryview(payload)
     try:
         for start in range(0, len(payload), BLOCK_BYTES // 4):
-            data = view[start : start + BLOCK_BYTES // 4]
+            data: bytes | memoryview = view[start : start + BLOCK_BYTES // 4]
             while data:
                 block = inflater.decompress(data, BLOCK_BYTES)
                 total += len(block)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -100,7 +101,8 @@ def load_public_key(path: Path, where: str = "") -> PublicKey:
 def load_trusted_keys(paths: list[Path], config_file: str = "") -> dict[str, PublicKey]:
     """The keys of `hotlist.trusted_keys`, by key id; an error names the config entry."""
     prefix = f"{config_file}: " if config_file else ""
-    keys, where = {}, {}
+    keys: dict[str, PublicKey] = {}
+    where: dict[str, Any] = {}
     for i, path in enumerate(paths):
         key = load_public_key(Path(path), f"{prefix}hotlist.trusted_keys[{i}]")
         if key.key_id in keys:  # two copies of one key would defeat rotation

@@ -14,7 +14,6 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from itertools import repeat
 
 import numpy as np
@@ -23,7 +22,8 @@ from edge.hotlist.bulk import ChunkMismatch, insert_rows, read_chunk, read_trans
 from edge.hotlist.entries import EntryColumns, format_time
 from edge.hotlist.keys import decode, encode_many
 from edge.hotlist.records import IndexColumns, ListInfo
-from edge.store.database import StoreError, transaction
+from edge.store.sql import StoreError, transaction
+from edge.times import rfc3339_now
 
 MAX_LABEL_ID = 2**16 - 1  # label ids are uint16 in the index
 FETCH_ROWS = 65536
@@ -214,7 +214,8 @@ class ListChange:
         self.entries -= len(vrms)
 
     def finish(self, *, version: int, issued_at: str, local: bool, key_id: str | None) -> ListInfo:
-        info = ListInfo(self.list_id, version, issued_at, local, self.entries, key_id, _now())
+        applied_at = rfc3339_now()
+        info = ListInfo(self.list_id, version, issued_at, local, self.entries, key_id, applied_at)
         self.conn.execute(
             "INSERT INTO hotlist_lists (list_no, list_id, source, version, issued_at, key_id, "
             "entries, applied_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (list_no) DO "
@@ -301,10 +302,6 @@ def _index_columns(rows: list[tuple]) -> IndexColumns:
         np.array(priorities, np.uint8),
         np.array(expires, np.uint32),
     )
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 _LIST_COLUMNS = "list_id, version, issued_at, source, entries, key_id, applied_at"

@@ -18,7 +18,8 @@ import logging
 import sqlite3
 from pathlib import Path
 
-from edge.store.database import DEFAULT_BUSY_TIMEOUT_S, open_database, transaction
+from edge.store.database import DEFAULT_BUSY_TIMEOUT_S, open_database
+from edge.store.sql import transaction
 
 log = logging.getLogger(__name__)
 

@@ -61,6 +61,7 @@ LOCKED_BACKOFF_S = (0.5, 10.0)  # waiting for another writer of the store: doubl
 
 MB = 1024 * 1024
 
+
 @dataclass(frozen=True)
 class SyncSettings:
     prefix: str

@@ -10,7 +10,6 @@ from __future__ import annotations
 import ssl
 import time
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,8 @@ from edge.mqtt import BrokerSettings, ConnackWaiter, make_client
 from edge.ops.config_files import tls_problems
 from edge.ops.credentials import UNIT_FILES, load_credentials, resolve
 from edge.ops.feed import FrameFeed
+from edge.records import Frame
+from edge.times import rfc3339_now
 from edge.tls_check import explain_tls_failure
 from edge.unit.health import ClockState
 from edge.uplink.connection import session_kept
@@ -77,7 +78,7 @@ def check_model(config: Config, kind: str) -> CheckResult:
 
 def check_camera(config: Config) -> CheckResult:
     source = make_source(config)
-    frames = []
+    frames: list[Frame] = []
     started = time.monotonic()
     with FrameFeed(source, config.camera.capture_timeout_s) as feed:
         while len(frames) < CAMERA_FRAMES:
@@ -140,8 +141,8 @@ def check_broker(config: Config) -> CheckResult:
         seconds = time.monotonic() - started
     except RuntimeFailure as exc:
         # with TLS 1.3 a refused client certificate is only a missing CONNACK to paho
-        why = _explain(settings)
-        return failed("broker", f"{address}: {why}" if why else str(exc))
+        reason = _explain(settings)
+        return failed("broker", f"{address}: {reason}" if reason else str(exc))
     finally:
         client.disconnect()
         client.loop_stop()
@@ -181,7 +182,7 @@ def _explain(settings: BrokerSettings) -> str | None:
 
 
 def check_clock(clock: ClockState | None = None) -> CheckResult:
-    now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    now = rfc3339_now()
     if (clock or ClockState())():
         return passed("clock", f"synchronised (now {now})")
     return failed(

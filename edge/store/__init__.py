@@ -4,8 +4,9 @@
 transactions; `migrations` holds the numbered schema changes every table of the unit comes from.
 """
 
-from edge.store.database import DEFAULT_BUSY_TIMEOUT_S, StoreError, open_database, transaction
+from edge.store.database import DEFAULT_BUSY_TIMEOUT_S, open_database
 from edge.store.migrations import MIGRATIONS, Migration, apply_migrations, schema_version
+from edge.store.sql import StoreError, transaction
 
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT_S",

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from edge.store.reads import rfc3339
+from edge.times import rfc3339_or_none
 
 log = logging.getLogger(__name__)
 
@@ -110,16 +110,12 @@ class StoreCondition:
             return {
                 "state": self.state,
                 "detail": self.detail,
-                "since": _utc(self.since),
+                "since": rfc3339_or_none(self.since),
                 "path": str(self.path),
                 "free_bytes": self.free_bytes,
                 "held": dict(self.held),
                 "dropped_reads": self.dropped_reads,
                 "failed_commits": self.failures,
                 "replaced": self.replaced,
-                "replaced_at": _utc(self.replaced_at),
+                "replaced_at": rfc3339_or_none(self.replaced_at),
             }
-
-
-def _utc(seconds: float | None) -> str | None:
-    return None if seconds is None else rfc3339(seconds)

@@ -28,12 +28,11 @@ import os
 import sqlite3
 import stat
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from edge.errors import RuntimeFailure
 from edge.files import narrow_private_folder
+from edge.store.migrations import SCHEMAS, apply_migrations
+from edge.store.sql import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +56,6 @@ def _enter_wal(conn: sqlite3.Connection, timeout_s: float) -> str:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
-
-
-class StoreError(RuntimeFailure):
-    """The store could not be opened or used (permissions, a corrupt file, a newer schema)."""
 
 
 def open_database(
@@ -98,8 +93,6 @@ def open_database(
         conn.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT_BYTES}")
         _narrow_sidecars(file)
         if migrate:
-            from edge.store.migrations import SCHEMAS, apply_migrations
-
             apply_migrations(conn, SCHEMAS[schema])
     except sqlite3.DatabaseError as exc:
         conn.close()
@@ -108,19 +101,6 @@ def open_database(
         conn.close()
         raise
     return conn
-
-
-@contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """`BEGIN IMMEDIATE` … `COMMIT`, or `ROLLBACK` if the block raises (then re-raised)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 def checkpoint(conn: sqlite3.Connection) -> None:

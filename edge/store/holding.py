@@ -20,7 +20,8 @@ from pathlib import Path
 
 from edge.records import HitDecided, ReadDecided
 from edge.store.reads import Kind
-from edge.uplink.payloads import encode, hit_payload, read_payload, rfc3339
+from edge.times import rfc3339
+from edge.uplink.payloads import encode, hit_payload, read_payload
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from edge.store.reads import _TABLES, Kind, rfc3339
+from edge.store.kinds import TABLES, Kind
+from edge.times import rfc3339
 
 _COLUMNS = {
     "read": "read_id, vrm, captured_at, confidence, direction, frames, hit, stored_at, "
@@ -31,7 +32,7 @@ def records(
     stored after it, oldest first. `since` is an RFC 3339 UTC time, written as `captured_at`
     is, so they compare as text; `plate` a VRM or a GLOB pattern of VRM characters with `*`
     and `?` (the caller checks it holds nothing else). `limit` None: all."""
-    table, key = _TABLES[kind]
+    table, key = TABLES[kind]
     wanted = (
         ("delivered_at IS NULL", None, undelivered),
         ("captured_at >= ?", since, since is not None),
@@ -52,7 +53,7 @@ def records(
 def last_no(conn: sqlite3.Connection, kind: Kind) -> int:
     """The number of the newest stored record of `kind` (0 when none): the cursor for
     `records(after=...)`."""
-    table, key = _TABLES[kind]
+    table, key = TABLES[kind]
     return conn.execute(f"SELECT COALESCE(MAX({key}), 0) FROM {table}").fetchone()[0]
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from edge.store.database import StoreError, transaction
+from edge.store.sql import StoreError, transaction
+from edge.times import rfc3339_now
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,7 @@ def apply_migrations(
                 conn.execute(statement)
             conn.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                (migration.version, migration.name, _now()),
+                (migration.version, migration.name, rfc3339_now()),
             )
             applied.append(migration.version)
     return applied
@@ -184,7 +184,3 @@ def _check_numbering(migrations: tuple[Migration, ...]) -> None:
     versions = [m.version for m in migrations]
     if versions != list(range(1, len(versions) + 1)):
         raise ValueError(f"migrations must be numbered 1, 2, 3 … without gaps; got {versions}")
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -19,11 +19,10 @@ import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Literal
 
-Kind = Literal["hit", "read"]
-KINDS: tuple[Kind, ...] = ("hit", "read")
+from edge.store import listing
+from edge.store.kinds import KINDS, TABLES, Kind
+
 EVICT_BATCH = 200
 
 # (counter name, table, condition), in eviction order: hits go last.
@@ -35,7 +34,6 @@ _EVICTION_CLASSES = (
     ("evicted_hit_reads_undelivered", "plate_reads", "hit = 1 AND delivered_at IS NULL"),
     ("evicted_hits_undelivered", "plate_hits", "delivered_at IS NULL"),
 )
-_TABLES = {"read": ("plate_reads", "read_no"), "hit": ("plate_hits", "hit_no")}
 
 
 @dataclass(frozen=True)
@@ -114,7 +112,7 @@ class ReadStore:
     def mark_delivered(self, kind: Kind, nos: list[int]) -> int:
         """Stamp `nos` delivered and drop them from the outbox; returns how many were owed
         (a record evicted meanwhile, or acknowledged twice, is not counted)."""
-        table, key = _TABLES[kind]
+        table, key = TABLES[kind]
         now = self.clock()
         done = 0
         for no in nos:
@@ -195,7 +193,7 @@ class ReadStore:
 
     def pending(self, kind: Kind, after: int = 0, limit: int = 64) -> list[OutboxItem]:
         """Owed messages of `kind` numbered above `after`, oldest first."""
-        table, key = _TABLES[kind]
+        table, key = TABLES[kind]
         rows = self.conn.execute(
             f"SELECT t.{key}, t.read_id, t.payload, t.stored_at FROM outbox o "
             f"JOIN {table} t ON t.{key} = o.ref_no WHERE o.kind = ? AND o.ref_no > ? "
@@ -209,7 +207,7 @@ class ReadStore:
         counts = dict.fromkeys(KINDS, 0)
         oldest: float | None = None
         for kind in KINDS:
-            table, key = _TABLES[kind]
+            table, key = TABLES[kind]
             count, first = self.conn.execute(
                 f"SELECT COUNT(*), MIN(t.stored_at) FROM outbox o JOIN {table} t "
                 f"ON t.{key} = o.ref_no WHERE o.kind = ?",
@@ -235,9 +233,7 @@ class ReadStore:
         self, kind: Kind, limit: int | None = 100, undelivered: bool = False, **filters
     ) -> list[dict]:
         """See `edge.store.listing.records` (the newest first, without images)."""
-        from edge.store.listing import records
-
-        return records(self.conn, kind, limit, undelivered, **filters)
+        return listing.records(self.conn, kind, limit, undelivered, **filters)
 
     def counts_since(self, since: float) -> dict[str, int]:
         """Reads and hits stored at or after `since` (epoch seconds; indexed)."""
@@ -256,14 +252,8 @@ class ReadStore:
         return row[0] if row else None
 
     def payload(self, kind: Kind, read_id: str) -> str | None:
-        table, _ = _TABLES[kind]
+        table, _ = TABLES[kind]
         row = self.conn.execute(
             f"SELECT payload FROM {table} WHERE read_id = ?", (read_id,)
         ).fetchone()
         return row[0] if row else None
-
-
-def rfc3339(seconds: float) -> str:
-    """UTC with milliseconds and a Z, as every time on the wire."""
-    moment = datetime.fromtimestamp(seconds, UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

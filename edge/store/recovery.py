@@ -14,7 +14,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from edge.store.database import transaction
+from edge.store.sql import transaction
 
 FileId = tuple[int, int]  # (st_dev, st_ino)
 

@@ -17,7 +17,6 @@ keeps `storage.min_free_mb` free, evicting delivered reads to make room when it 
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import sqlite3
 import time
@@ -29,7 +28,7 @@ from typing import TYPE_CHECKING
 from edge.records import HitDecided, ReadDecided
 from edge.stages import Counters, Stage
 from edge.store.condition import StoreCondition
-from edge.store.database import fault_of, free_bytes, open_database, transaction
+from edge.store.database import fault_of, free_bytes, open_database
 from edge.store.holding import (
     Delivered,
     Holding,
@@ -41,7 +40,9 @@ from edge.store.holding import (
     take_spill,
 )
 from edge.store.reads import Kind, OutboxItem, ReadStore
-from edge.store.recovery import FileId, copy_owed, file_id, remove_stale_sidecars
+from edge.store.recovery import FileId, file_id
+from edge.store.sql import transaction
+from edge.store.upkeep import BUSY_TIMEOUT_S, StoreUpkeep
 
 if TYPE_CHECKING:
     from edge.config import Config
@@ -52,10 +53,8 @@ BATCH = 256
 POLL_S = 0.5
 HOUSEKEEPING_S = 60.0
 WATCH_S = 2.0  # how often the file's identity and the free space are checked
-BUSY_TIMEOUT_S = 1.0  # short: the writer comes back to take events and beat meanwhile
 BACKOFF_S = (0.1, 2.0)  # between failed commits: doubling from 0.1 s to 2 s
 END_GRACE_S = 20.0  # at stop, how long to keep trying before spilling what is held
-ROOM_BYTES = 4 * 1024 * 1024  # free pages kept in the file while disk space is low
 END = None
 
 MB = 1024 * 1024
@@ -85,7 +84,7 @@ class StoreSettings:
 OnStored = Callable[[OutboxItem, tuple[float, float] | None], None]
 
 
-class StoreWriter:
+class StoreWriter(StoreUpkeep):
     def __init__(
         self,
         settings: StoreSettings,
@@ -245,7 +244,7 @@ class StoreWriter:
             for kind in ("hit", "read"):
                 nos = [d.no for d in held.delivered if d.kind == kind]
                 if nos:
-                    store.mark_delivered(kind, nos)  # type: ignore[arg-type]
+                    store.mark_delivered(kind, nos)
         return stored
 
     def _write_singly(self, store: ReadStore, held: Holding) -> list:
@@ -276,104 +275,6 @@ class StoreWriter:
             self._make_room()
         self._retry_at = time.monotonic() + self._backoff
         self._backoff = min(self._backoff * 2, BACKOFF_S[1])
-
-    # --- the file and its space ---------------------------------------------------------------
-
-    def _watch(self) -> None:
-        now_at_path = file_id(self.settings.path)
-        if now_at_path != self._file:
-            self._replace("deleted" if now_at_path is None else "replaced")
-        if self._low_space():
-            self._make_room()
-
-    def _low_space(self) -> str | None:
-        free = free_bytes(self.settings.path)
-        if 0 <= free < self.settings.min_free_bytes:
-            return (
-                f"disk low: {free:,} bytes free on {self.settings.path.parent} "
-                f"(storage.min_free_mb is {self.settings.min_free_bytes // 2**20}); "
-                "evicting delivered reads to make room"
-            )
-        return None
-
-    def _make_room(self) -> None:
-        assert self._conn is not None
-        try:
-            with transaction(self._conn):
-                evicted = ReadStore(self._conn).make_room(ROOM_BYTES)
-        except sqlite3.Error as exc:
-            if time.monotonic() - self._room_warned_at >= 60.0:  # once a minute, not every 2 s
-                self._room_warned_at = time.monotonic()
-                log.warning("store: could not evict delivered reads to make room: %s", exc)
-            return
-        self._count_evicted(evicted)
-
-    def _replace(self, how: str) -> None:
-        """The file at the path is not the one written to: carry what is owed into it.
-
-        Order matters. The old file's `<path>-wal` and `<path>-shm` are still there by name
-        (SQLite leaves them when the file was moved), and a new file opened at the path would
-        replay that WAL into itself. So what is owed is first copied into a rescue file of its
-        own name, the other connections to the old file are closed (`on_release`: the
-        publisher, health), the stale sidecars removed, the writer's own connection closed,
-        and only then is the new store opened and the rescued records copied in."""
-        old = self._conn
-        assert old is not None
-        self.condition.was_replaced(how)
-        path = self.settings.path
-        rescue_path = path.with_name(f"{path.name}.rescue-{os.getpid()}")
-        try:
-            rescue = open_database(rescue_path)
-            try:
-                copied = copy_owed(old, rescue)
-            finally:
-                rescue.close()
-            self.on_release()
-            remove_stale_sidecars(path)
-            old.close()
-            self._conn = None
-            new = open_database(path, busy_timeout_s=BUSY_TIMEOUT_S)
-            rescue = open_database(rescue_path)
-            try:
-                copy_owed(rescue, new)
-            finally:
-                rescue.close()
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{rescue_path}{suffix}").unlink(missing_ok=True)
-        except Exception as exc:
-            log.exception("store: cannot start a fresh store at %s", path)
-            self.counters.error("writer")
-            self._failed(exc.__cause__ or exc)
-            return
-        self._conn, self._file = new, file_id(path)
-        self.generation += 1
-        log.warning(
-            "store: fresh store at %s holds the %d hit(s) and %d read(s) still owed",
-            path,
-            copied["hits"],
-            copied["reads"],
-        )
-        self.on_replaced(self.generation)
-
-    def _housekeep(self) -> None:
-        assert self._conn is not None
-        store = ReadStore(self._conn)
-        try:
-            with transaction(self._conn):
-                expired = store.expire(self.settings.retention_s)
-                evicted = store.enforce_quota(self.settings.quota_bytes)
-        except sqlite3.Error as exc:  # the store is busy or full: next round
-            log.info("store housekeeping put off: %s", exc)
-            return
-        self._count_evicted(evicted)
-        if expired:
-            log.info("store: %d delivered records past retention deleted", expired)
-
-    def _count_evicted(self, evicted: dict[str, int]) -> None:
-        for name, count in evicted.items():
-            self.evicted[name] = self.evicted.get(name, 0) + count
-        if evicted:
-            log.info("store evictions: %s", ", ".join(f"{k} {v}" for k, v in evicted.items()))
 
     def _keep_what_is_held(self) -> None:
         """At stop: what could not be committed goes to the spill file for the next start."""

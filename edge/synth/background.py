@@ -102,7 +102,9 @@ def _box(x0: float, y0: float, x1: float, y1: float) -> list[tuple[float, float]
     return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
 
 
-def _line(canvas: np.ndarray, homography: np.ndarray, a, b, colour: Colour, width: int) -> None:
+def _line(
+    canvas: np.ndarray, homography: np.ndarray, a, b, colour: tuple[int, ...], width: int
+) -> None:
     ends = np.clip(np.round(project(homography, np.array([a, b], np.float64))), -30000, 30000)
     (x0, y0), (x1, y1) = ends.astype(int)
     cv2.line(canvas, (int(x0), int(y0)), (int(x1), int(y1)), colour, width, cv2.LINE_AA)

@@ -77,8 +77,9 @@ def _sign(rng: np.random.Generator, canvas: np.ndarray, box: Box) -> None:
     face = truetype_face(rng)
     for i in range(lines):
         text = pick(rng, WORDS) if rng.random() < 0.8 else _phone_number(rng)
-        centre = (x + w / 2, y + h * (i + 0.5) / lines)
-        draw_text(canvas, face, text, centre, max(3, int(h / lines * 0.55)), ink, max_width=w * 0.9)
+        line_centre = (x + w / 2, y + h * (i + 0.5) / lines)
+        height = max(3, int(h / lines * 0.55))
+        draw_text(canvas, face, text, line_centre, height, ink, max_width=w * 0.9)
 
 
 def _lettering(rng: np.random.Generator, canvas: np.ndarray, box: Box) -> None:

@@ -222,7 +222,7 @@ def _truetype_master(face: str, char: str) -> np.ndarray:
     left, ink_top, right, ink_bottom = font.getbbox(char)
     if char.isupper() or char.isdigit():
         top, bottom = min(top, ink_top), max(bottom, ink_bottom)
-    image = Image.new("L", (right - left + 4, bottom - top), 0)
+    image = Image.new("L", (int(right - left + 4), int(bottom - top)), 0)
     ImageDraw.Draw(image).text((2 - left, -top), char, font=font, fill=255)
     mask = np.asarray(image)
     columns = np.flatnonzero(mask.any(axis=0))

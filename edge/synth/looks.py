@@ -71,7 +71,7 @@ def weather_plate(rng: np.random.Generator, plate: np.ndarray) -> np.ndarray:
         grime = np.full_like(plate, jitter_colour(rng, (60, 80, 95), 20))
         plate = (plate + (grime.astype(np.float32) - plate) * alpha[..., None]).astype(np.uint8)
     if rng.random() < 0.25:  # the shadow of a bumper, a bike rack or a tree across the plate
-        mask = np.zeros((height, width), np.float32)
+        mask: np.ndarray = np.zeros((height, width), np.float32)
         a = (int(rng.integers(0, width)), 0)
         b = (int(rng.integers(0, width)), height)
         corner = (width, height) if rng.random() < 0.5 else (0, height)
@@ -206,4 +206,7 @@ def compress(image: np.ndarray, quality: int | None) -> np.ndarray:
     ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise RuntimeError("JPEG encoding failed")
-    return cv2.imdecode(encoded, cv2.IMREAD_COLOR)
+    decoded = cv2.imdecode(encoded, cv2.IMREAD_COLOR)
+    if decoded is None:
+        raise RuntimeError("JPEG decoding failed")
+    return decoded

@@ -8,13 +8,17 @@ real photographs. Colours are BGR.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 
 from edge.plates.formats import Registration
 from edge.synth import glyphs
 from edge.synth.raster import Colour, jitter_colour
+
+T = TypeVar("T")
 
 BLACK_INK: Colour = (28, 28, 30)
 WHITE: Colour = (244, 246, 246)
@@ -75,7 +79,7 @@ class PlateStyle:
         return self.design == "uk-square"
 
 
-def pick(rng: np.random.Generator, options: tuple | list):
+def pick(rng: np.random.Generator, options: Sequence[T]) -> T:
     """One element, uniformly; sequences only, so the choice never depends on set order."""
     return options[int(rng.integers(len(options)))]
 
@@ -120,7 +124,7 @@ def _foreign_style(rng: np.random.Generator, registration: Registration) -> Plat
     design = pick(rng, designs)
     face = truetype_face(rng) if rng.random() < 0.8 else glyphs.UK_FACE
     ink = jitter_colour(rng, BLACK_INK, 12)
-    common = {"face": face, "small_face": truetype_face(rng)}
+    common: dict[str, Any] = {"face": face, "small_face": truetype_face(rng)}
     if design == "eu":
         base = jitter_colour(rng, WHITE if rng.random() < 0.8 else UK_YELLOW, 10)
         return PlateStyle(

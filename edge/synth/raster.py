@@ -84,7 +84,8 @@ def smooth_field(
     lighting, stains and textures."""
     grid_w = max(2, cells if width >= height else round(cells * width / height))
     grid_h = max(2, cells if height > width else round(cells * height / width))
-    grid = rng.random((grid_h, grid_w), dtype=np.float32) * np.float32(high - low) + np.float32(low)
+    grid: np.ndarray = rng.random((grid_h, grid_w), dtype=np.float32) * np.float32(high - low)
+    grid = grid + np.float32(low)
     if width > 8 * grid_w:  # OpenCV's bicubic is slow at large factors: smooth first, then linear
         grid = cv2.resize(
             grid, (max(grid_w, width // 8), max(grid_h, height // 8)), interpolation=cv2.INTER_CUBIC

@@ -18,7 +18,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from datetime import time as day_time
 from pathlib import Path
 from typing import Any
@@ -26,9 +26,10 @@ from typing import Any
 from edge.stages import Counters, Stage
 from edge.store.database import open_database
 from edge.store.reads import ReadStore
+from edge.times import rfc3339, rfc3339_or_none, utc_now
 from edge.unit.memory import rss_mb
 from edge.unit.status import identity, write_status_file
-from edge.uplink.payloads import HEALTH_SCHEMA, rfc3339
+from edge.uplink.payloads import HEALTH_SCHEMA
 
 __all__ = ["ClockState", "HealthReporter", "local_day_start", "write_status_file"]
 
@@ -45,9 +46,10 @@ class ClockState:
         self._synced = False
         self._lock = threading.Lock()
         try:
-            self._libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+            libc: ctypes.CDLL | None = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
         except OSError:
-            self._libc = None
+            libc = None
+        self._libc = libc
 
     def __call__(self) -> bool:
         now = time.monotonic()
@@ -99,7 +101,7 @@ class HealthReporter:
         self._store: ReadStore | None = ReadStore(store)
         self.stages, self.clock, self.extra = stages, clock, extra
         self.started = time.monotonic()
-        self.started_at = rfc3339(datetime.now(UTC))
+        self.started_at = rfc3339(utc_now())
         # fps is over the time since the same consumer last asked (health and the status file
         # come at different intervals)
         self._last = {"health": (self.started, 0), "status": (self.started, 0)}
@@ -135,7 +137,7 @@ class HealthReporter:
         return {
             "schema": HEALTH_SCHEMA,
             "unit_id": self.unit_id,
-            "at": rfc3339(datetime.now(UTC)),
+            "at": rfc3339(utc_now()),
             "uptime_s": round(now - self.started, 1),
             "fps": round(fps, 2),
             "frames": counters.frames,
@@ -174,9 +176,9 @@ class HealthReporter:
             **identity(),
             "status_interval_s": interval_s,
             "started_at": self.started_at,
-            "last_frame_at": _utc(self.counters.last_frame_at),
+            "last_frame_at": rfc3339_or_none(self.counters.last_frame_at),
             "last_read_at": last_read,
-            "last_delivered_at": _utc(self.counters.last_delivered_at),
+            "last_delivered_at": rfc3339_or_none(self.counters.last_delivered_at),
             "today": {**counts, "since": since, "timezone": zone},
         }
 
@@ -201,7 +203,3 @@ def local_day_start(now: float) -> tuple[float, str, str]:
     midnight = datetime.combine(datetime.fromtimestamp(now).date(), day_time.min).timestamp()
     local = datetime.fromtimestamp(midnight).astimezone()
     return midnight, local.isoformat(), local.tzname() or "local"
-
-
-def _utc(seconds: float | None) -> str | None:
-    return None if seconds is None else rfc3339(datetime.fromtimestamp(seconds, UTC))

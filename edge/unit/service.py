@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -92,7 +93,7 @@ class Unit(UnitParts):
         self.config, self.options = config, options
         self.stop_event = stop or threading.Event()
         self.notifier = notifier or Notifier.from_environment()
-        self.status_line = status_line or StatusLine(None, False)
+        self.status_line = status_line or StatusLine(sys.stderr, False)  # off: never written
         self.counters = Counters()
         self.crashed = threading.Event()
         self.clock = ClockState()

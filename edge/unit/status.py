@@ -17,12 +17,12 @@ import logging
 import os
 import signal
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from edge.errors import RuntimeFailure
 from edge.files import narrow_private_folder
+from edge.times import parse_rfc3339, rfc3339, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def bare_status(unit_id: str, state: str, every_s: float) -> dict[str, Any]:
     """The document before the figures exist (starting) or without them (a failed store)."""
     return {
         "unit_id": unit_id,
-        "at": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "at": rfc3339(utc_now()),
         "state": state,
         **identity(),
         "status_interval_s": every_s,
@@ -148,7 +148,7 @@ def _judge_file(path: Path, fallback_interval_s: float, now: float) -> ServiceSt
     try:
         doc = json.loads(text)
         state, pid = str(doc["state"]), int(doc["pid"])
-        at = datetime.fromisoformat(str(doc["at"]).replace("Z", "+00:00")).timestamp()
+        at = parse_rfc3339(str(doc["at"])).timestamp()
         interval = float(doc.get("status_interval_s") or fallback_interval_s)
         if not 0 < pid <= PID_MAX:  # 0 and -1 would make kill() signal groups, or everyone
             raise ValueError(f"pid {pid} is not a process id")

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from edge.errors import RuntimeFailure
-from edge.store.database import StoreError, fault_of
+from edge.store.database import fault_of
+from edge.store.sql import StoreError
 from edge.unit.notify import Notifier
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from edge.uplink.payloads import rfc3339
+from edge.times import rfc3339
 
 log = logging.getLogger(__name__)
 

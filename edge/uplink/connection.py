@@ -88,7 +88,7 @@ class Connection:
         """A connection attempt failed (no broker, refused TLS): paho retries with back-off."""
         self._handlers["unreachable"].append(handler)
 
-    def will(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = True) -> None:
+    def will(self, topic: str, payload: str | bytes, *, qos: int = 1, retain: bool = True) -> None:
         self.client.will_set(topic, payload, qos=qos, retain=retain)
 
     # --- the network thread -----------------------------------------------------------------

@@ -12,20 +12,16 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from edge.records import Hit, HotlistMatch, PlateRead
+from edge.times import rfc3339
 
 READ_SCHEMA = "anpr.read/1"
 HIT_SCHEMA = "anpr.hit/1"
 STATUS_SCHEMA = "anpr.status/1"
 HEALTH_SCHEMA = "anpr.health/1"
-
-
-def rfc3339(moment: datetime) -> str:
-    """UTC, milliseconds, 'Z' (DESIGN §3)."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _b64(data: bytes) -> str:

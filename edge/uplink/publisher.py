@@ -5,14 +5,15 @@
   outbox, across reconnects (paho re-sends in-flight QoS 1 messages after a new CONNACK) and
   restarts (the outbox is read again at start).
 - **Hits first, bounded window.** At most `window` messages are in flight; reads may use all
-  but `hit_reserve` of them, so a new hit is never queued behind a full window of reads.
+  but `hit_reserve` of them, so a new hit is never queued behind a full window of reads
+  (edge.uplink.inflight).
 - **Backlog oldest first.** Reads are taken from the outbox in order (a cursor over `read_no`),
   so after an outage the backlog drains from the oldest while any new hit goes straight out.
 - **Callbacks only enqueue.** paho's thread puts CONNACKs, disconnects, PUBACKs and commands
-  on a queue; this stage's thread does everything else, and acknowledges each command once it
-  has answered it. Reconnection is paho's, with back-off 1 → 15 s. The connection is the unit's
-  one (edge.uplink.connection), shared with the hotlist sync; given only `BrokerSettings`, the
-  publisher makes, starts and stops one of its own.
+  on a queue (typed: edge.uplink.events); this stage's thread does everything else, and
+  acknowledges each command once it has answered it. Reconnection is paho's, with back-off
+  1 → 15 s. The connection is the unit's one (edge.uplink.connection), shared with the hotlist
+  sync; given only `BrokerSettings`, the publisher makes, starts and stops one of its own.
 - **Retry now.** `retry` (set by SIGUSR1: `anpr-edge outbox --retry-now`) skips the waits: while
   disconnected, paho's network thread (asleep in a back-off of up to 15 s) is stopped and started
   again with the back-off reset, so it tries within about 2 s; when connected, a resync put off
@@ -28,22 +29,22 @@ import queue
 import sqlite3
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edge.mqtt import BrokerSettings
 from edge.stages import Counters, Stage
 from edge.store.database import open_database
 from edge.store.reads import Kind, OutboxItem, ReadStore
-from edge.tls_check import explain_tls_failure
-from edge.uplink.commands import CommandDesk, Rejected
+from edge.times import utc_now
+from edge.uplink import events as ev
+from edge.uplink.broker_side import BrokerSide
+from edge.uplink.commands import Command, CommandDesk, Rejected
 from edge.uplink.connection import Connection, shared
+from edge.uplink.inflight import InFlight
 from edge.uplink.payloads import encode, status_payload
 from edge.uplink.send_order import SendOrder
 from edge.uplink.topics import Topics
@@ -52,10 +53,9 @@ log = logging.getLogger(__name__)
 
 POLL_S = 0.2
 RESYNC_AFTER_REFUSAL_S = 30.0
-STALE_S = 120.0  # in flight this long while connected: sent again
 
 
-class Publisher:
+class Publisher(BrokerSide):
     def __init__(
         self,
         link: BrokerSettings | Connection,
@@ -74,19 +74,18 @@ class Publisher:
         self.connection, self._owns_connection = shared(link)
         self.broker, self.topics, self.store_path = self.connection.broker, topics, store_path
         self.stage, self.counters, self.on_delivered = stage, counters, on_delivered
-        self.versions, self.window, self.hit_reserve = versions, window, hit_reserve
-        self.events: queue.Queue = queue.Queue()
+        self.versions = versions
+        self.events: queue.Queue[ev.Event] = queue.Queue()
         self.retry = retry or threading.Event()
         self.desk = CommandDesk(
             topics.unit_id, self.retry, health_now or threading.Event(), versions, self.status
         )
         self._restarting: threading.Thread | None = None
         self.connected = False
-        self.max_in_flight = 0
-        self.hit_latency_ms: deque[float] = deque(maxlen=10_000)
-        self.hit_decision_ms: deque[float] = deque(maxlen=10_000)
-        self._inflight: dict[int, tuple[OutboxItem, float]] = {}
-        self._timings: dict[int, tuple[float, float]] = {}
+        self.inflight = InFlight(window, hit_reserve)
+        # the run's figures (edge.unit.summary)
+        self.hit_latency_ms = self.inflight.hit_latency_ms
+        self.hit_decision_ms = self.inflight.hit_decision_ms
         self.order: SendOrder | None = None  # made in the stage's thread (its own connection)
         self.generation = 0  # of the store file (edge.store.writer): numbers are per file
         self._conn: sqlite3.Connection | None = None
@@ -94,19 +93,19 @@ class Publisher:
         self._closing_at: float | None = None
         self._status_mid: int | None = None
         self._status_acked = threading.Event()
-        self.started = datetime.now(UTC)
+        self.started = utc_now()
         self.client = self.connection.client
         self.client.max_inflight_messages_set(window + 4)  # + status messages
         offline = status_payload(topics.unit_id, "offline", self.started, versions())
         self.connection.will(topics.status, encode(offline), qos=1, retain=True)
-        self.connection.on_connect(lambda rc, _session: self.events.put(("connack", rc)))
-        self.connection.on_disconnect(lambda rc: self.events.put(("gone", rc)))
-        self.connection.on_publish(lambda mid, rc: self.events.put(("puback", mid, rc)))
-        self.connection.on_unreachable(lambda: self.events.put(("unreachable",)))
+        self.connection.on_connect(lambda rc, _session: self.events.put(ev.Connack(rc)))
+        self.connection.on_disconnect(lambda rc: self.events.put(ev.Gone(rc)))
+        self.connection.on_publish(lambda mid, rc: self.events.put(ev.Puback(mid, rc)))
+        self.connection.on_unreachable(lambda: self.events.put(ev.Unreachable()))
         self.connection.route(
             topics.cmd,
             lambda message: self.events.put(
-                ("command", CommandDesk.parse(message), message.mid, message.qos)
+                ev.CommandArrived(CommandDesk.parse(message), message.mid, message.qos)
             ),
         )
         self._told_unreachable = False
@@ -114,32 +113,36 @@ class Publisher:
     # --- called from other threads: enqueue only ------------------------------------------
 
     def stored(self, item: OutboxItem, timing: tuple[float, float] | None) -> None:
-        self.events.put(("stored", item, timing))
+        self.events.put(ev.Stored(item, timing))
 
     def release_store(self, timeout_s: float = 10.0) -> None:
         """Close the connection to the store file (the writer is replacing it); returns once
         it is closed, or after `timeout_s`. Nothing is read from the outbox until
         `store_replaced`."""
         closed = threading.Event()
-        self.events.put(("release", closed))
+        self.events.put(ev.Release(closed))
         if not closed.wait(timeout_s):
             log.error("the publisher did not release the store within %.0f s", timeout_s)
 
     def store_replaced(self, generation: int) -> None:
         """The writer carried on in a fresh store file: record numbers start again."""
-        self.events.put(("replaced", generation))
+        self.events.put(ev.Replaced(generation))
 
     def health(self, payload: dict[str, Any]) -> None:
-        self.events.put(("health", encode(payload)))
+        self.events.put(ev.HealthDue(encode(payload)))
 
     def close(self, timeout_s: float) -> None:
         """Ask the stage to finish: send what it can within `timeout_s`, then say offline."""
-        self.events.put(("close", time.monotonic() + timeout_s))
+        self.events.put(ev.Close(time.monotonic() + timeout_s))
+
+    @property
+    def max_in_flight(self) -> int:
+        return self.inflight.max_in_flight
 
     def status(self) -> dict[str, Any]:
         return {
             "connected": self.connected,
-            "in_flight": len(self._inflight),
+            "in_flight": len(self.inflight),
             "hits_waiting": self.order.hits_waiting if self.order else 0,
         }
 
@@ -148,7 +151,7 @@ class Publisher:
     def run(self) -> None:
         self._conn = open_database(self.store_path)
         try:
-            self.order = SendOrder(ReadStore(self._conn), self._flying)
+            self.order = SendOrder(ReadStore(self._conn), self.inflight.keys)
             self._resync()
             if self._owns_connection:
                 self.connection.start()
@@ -161,8 +164,8 @@ class Publisher:
                 if self.connected and self.order is not None:  # (None: the store is replaced)
                     if self._resync_at is not None and time.monotonic() >= self._resync_at:
                         self._resync()
-                    self._resend_stale()
-                    self._fill_window()
+                    self._resend_stale(self.order)
+                    self.inflight.fill(self.order, self._send)
             self._say_offline()
         finally:
             if self._restarting is not None:
@@ -178,11 +181,8 @@ class Publisher:
         if not self.connected:
             return True  # nothing can go now; the outbox keeps it for the next start
         owed = self.order is not None and self.order.anything_waiting()
-        nothing_left = not self._inflight and not owed
+        nothing_left = not len(self.inflight) and not owed
         return nothing_left or time.monotonic() >= self._closing_at
-
-    def _flying(self) -> set[tuple[str, int]]:
-        return {(item.kind, item.no) for item, _ in self._inflight.values()}
 
     def _handle_events(self) -> None:
         try:
@@ -196,93 +196,42 @@ class Publisher:
             except queue.Empty:
                 return
 
-    def _handle(self, event: tuple) -> None:
-        kind = event[0]
-        if kind == "puback":
-            self._acked(event[1], event[2])
-        elif kind == "stored":
-            item, timing = event[1], event[2]
-            if self.order is not None and self.order.announced(item) and timing is not None:
-                self._timings[item.no] = timing
-        elif kind == "connack":
-            self._connected(event[1])
-        elif kind == "gone":
-            if self.connected:
-                log.warning(
-                    "broker connection lost (%s); buffering, reconnecting with back-off", event[1]
-                )
-            self.connected = False
-            self._told_unreachable = True
-        elif kind == "unreachable" and not self._told_unreachable:
-            self._told_unreachable = True  # once per outage, not on every retry
-            if self.broker.tls:  # say why (a CA that does not match, a refused certificate…)
-                threading.Thread(target=self._explain, name="tls-explain", daemon=True).start()
-            else:
-                self._say_unreachable("cannot reach the broker")
-        elif kind == "health" and self.connected:
-            self.client.publish(self.topics.health, event[1], qos=0)
-        elif kind == "command":
-            self._command(event[1])
-            self.connection.ack(event[2], event[3])  # answered: not to be sent again
-        elif kind == "close":
-            self._closing_at = event[1]
-        elif kind == "release":
-            self._release(event[1])
-        elif kind == "replaced":
-            self._reopen(event[1])
+    def _handle(self, event: ev.Event) -> None:
+        match event:
+            case ev.Puback(mid, reason):
+                self._acked(mid, reason)
+            case ev.Stored(item, timing):
+                if self.order is not None and self.order.announced(item) and timing is not None:
+                    self.inflight.timings[item.no] = timing
+            case ev.Connack(reason):
+                self._connected(reason)
+            case ev.Gone(reason):
+                if self.connected:
+                    log.warning(
+                        "broker connection lost (%s); buffering, reconnecting with back-off",
+                        reason,
+                    )
+                self.connected = False
+                self._told_unreachable = True
+            case ev.Unreachable() if not self._told_unreachable:
+                self._told_unreachable = True  # once per outage, not on every retry
+                if self.broker.tls:  # say why (a CA that does not match, a refused certificate…)
+                    threading.Thread(target=self._explain, name="tls-explain", daemon=True).start()
+                else:
+                    self._say_unreachable("cannot reach the broker")
+            case ev.HealthDue(payload) if self.connected:
+                self.client.publish(self.topics.health, payload, qos=0)
+            case ev.CommandArrived(command, mid, qos):
+                self._command(command)
+                self.connection.ack(mid, qos)  # answered: not to be sent again
+            case ev.Close(deadline):
+                self._closing_at = deadline
+            case ev.Release(closed):
+                self._release(closed)
+            case ev.Replaced(generation):
+                self._reopen(generation)
 
-    def _explain(self) -> None:
-        """In a thread of its own: a TLS handshake with the broker takes up to seconds."""
-        b = self.broker
-        try:
-            reason = explain_tls_failure(b.host, b.port, b.ca, b.cert, b.key, b.key_passphrase,
-                                         b.connect_timeout_s)  # fmt: skip
-        except Exception:  # the explanation is a courtesy; the retries go on regardless
-            log.exception("could not tell why the broker connection failed")
-            reason = None
-        self._say_unreachable(reason or "cannot connect to the broker")
-
-    def _say_unreachable(self, reason: str) -> None:
-        log.warning(
-            "%s (%s:%s); buffering reads and hits in the store and retrying with back-off",
-            reason,
-            self.broker.host,
-            self.broker.port,
-        )
-
-    def _connected(self, reason: Any) -> None:
-        if reason.is_failure:
-            log.error(
-                "broker %s:%s refused the connection: %s",
-                self.broker.host,
-                self.broker.port,
-                reason,
-            )
-            return
-        self.connected = True
-        self._told_unreachable = False
-        now = time.monotonic()  # paho sends what was in flight again: its clocks restart
-        self._inflight = {mid: (item, now) for mid, (item, _) in self._inflight.items()}
-        log.info(
-            "connected to broker %s:%s; %d message(s) in flight will be re-sent",
-            self.broker.host,
-            self.broker.port,
-            len(self._inflight),
-        )
-        online = status_payload(self.topics.unit_id, "online", datetime.now(UTC), self.versions())
-        self._status_mid = self.client.publish(
-            self.topics.status, encode(online), qos=1, retain=True
-        ).mid
-        # retainAsPublished: a retained command shows as retained even when it arrives live,
-        # so it is refused then too, not only at the next reconnect (MQTT 5 only: 3.1.1 shows
-        # the flag only on messages sent at subscription)
-        if self.broker.mqtt5:
-            options = SubscribeOptions(qos=1, retainAsPublished=True)
-            self.client.subscribe(self.topics.cmd, options=options)
-        else:
-            self.client.subscribe(self.topics.cmd, qos=1)
-
-    def _command(self, command) -> None:
+    def _command(self, command: Command | Rejected) -> None:
         result = self.desk.run(command)
         if isinstance(command, Rejected):
             self.counters.commands_rejected += 1
@@ -290,33 +239,21 @@ class Publisher:
             self.counters.commands += 1
         self.client.publish(self.topics.cmd_result, encode(result), qos=1)
 
-    def _fill_window(self) -> None:
-        while len(self._inflight) < self.window:
-            item = self.order.next_hit()
-            if item is None:
-                if len(self._inflight) >= self.window - self.hit_reserve:
-                    return  # the rest of the window is kept for hits
-                item = self.order.next_read()
-                if item is None:
-                    return
-            topic = self.topics.hits if item.kind == "hit" else self.topics.reads
-            info = self.client.publish(topic, item.payload, qos=1)
-            if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
-                log.error("publish of %s %s failed: %s", item.kind, item.read_id, info.rc)
-                self.order.again(item)
-                return
-            # NO_CONN: paho keeps the message and sends it after the next CONNACK
-            self._inflight[info.mid] = (item, time.monotonic())
-            self.max_in_flight = max(self.max_in_flight, len(self._inflight))
+    def _send(self, item: OutboxItem) -> int | None:
+        topic = self.topics.hits if item.kind == "hit" else self.topics.reads
+        info = self.client.publish(topic, item.payload, qos=1)
+        if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+            log.error("publish of %s %s failed: %s", item.kind, item.read_id, info.rc)
+            return None
+        return info.mid  # NO_CONN: paho keeps the message and sends it after the next CONNACK
 
     def _acked(self, mid: int, reason: Any) -> None:
         if mid == self._status_mid:
             self._status_acked.set()
             return
-        entry = self._inflight.pop(mid, None)
-        if entry is None:
+        item = self.inflight.acked(mid)
+        if item is None:
             return
-        item, _sent = entry
         if reason.is_failure:
             self.counters.publish_failures += 1
             log.error("broker refused %s %s: %s; retrying later", item.kind, item.read_id, reason)
@@ -326,46 +263,16 @@ class Publisher:
         self.counters.last_delivered_at = time.time()
         if item.kind == "hit":
             self.counters.delivered_hits += 1
-            timing = self._timings.pop(item.no, None)
-            if timing is not None:
-                now = time.monotonic()
-                self.hit_latency_ms.append((now - timing[0]) * 1000)
-                self.hit_decision_ms.append((now - timing[1]) * 1000)
+            self.inflight.delivered_hit(item)
         else:
             self.counters.delivered_reads += 1
 
-    def _resend_stale(self) -> None:
-        now = time.monotonic()
-        for mid, (item, sent) in list(self._inflight.items()):
-            if now - sent > STALE_S:
-                log.warning(
-                    "%s %s unacknowledged for %.0f s; sending again",
-                    item.kind,
-                    item.read_id,
-                    now - sent,
-                )
-                del self._inflight[mid]
-                self.order.again(item)
-
-    def _retry_now(self) -> None:
-        if self.connected or self.client.is_connected():
-            log.info("retry requested: connected; sending what is owed")
-            if self._resync_at is not None:
-                self._resync_at = time.monotonic()  # skip the wait after a refusal
-            return
-        if self._restarting is not None and self._restarting.is_alive():
-            return  # a retry is under way
-        log.info("retry requested: connecting to the broker now")
-        # in a thread of its own: stopping paho's thread waits for it to leave its back-off
-        # sleep (≤ 1 s) or an attempt under way (≤ mqtt.connect_timeout_s, up to 120 s), and
-        # this stage must keep beating meanwhile (nothing is published while disconnected)
-        self._restarting = threading.Thread(
-            target=self._restart_network, name="mqtt-retry", daemon=True
-        )
-        self._restarting.start()
-
-    def _restart_network(self) -> None:
-        self.connection.restart_loop()  # the next wait is the shortest
+    def _resend_stale(self, order: SendOrder) -> None:
+        for item, waited in self.inflight.stale():
+            log.warning(
+                "%s %s unacknowledged for %.0f s; sending again", item.kind, item.read_id, waited
+            )
+            order.again(item)
 
     def _release(self, closed: threading.Event) -> None:
         if self._conn is not None:
@@ -381,25 +288,12 @@ class Publisher:
             self._conn.close()
         self._conn = open_database(self.store_path, migrate=False)
         self.generation = generation
-        self._inflight.clear()
-        self._timings.clear()
-        self.order = SendOrder(ReadStore(self._conn), self._flying)
+        self.inflight.forget()
+        self.order = SendOrder(ReadStore(self._conn), self.inflight.keys)
         self._resync()
 
     def _resync(self) -> None:
         """Take what is owed from the outbox again (at start, and after a refusal)."""
         self._resync_at = None
-        self.order.reload()
-
-    def _say_offline(self) -> None:
-        if not self.connected:
-            return
-        offline = status_payload(self.topics.unit_id, "offline", datetime.now(UTC), self.versions())
-        info = self.client.publish(self.topics.status, encode(offline), qos=1, retain=True)
-        self._status_mid = info.mid
-        self._status_acked.clear()
-        deadline = time.monotonic() + 2.0
-        while time.monotonic() < deadline and not self._status_acked.is_set():
-            self._handle_events()
-        if not self._status_acked.is_set():
-            log.warning("the broker did not acknowledge the offline status")
+        if self.order is not None:
+            self.order.reload()

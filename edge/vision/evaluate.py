@@ -163,7 +163,7 @@ def metrics(tally: Tally) -> dict[str, Any]:
 
 
 def summary(tally: Tally, images: int, region: str, reader: PlateReader) -> dict[str, Any]:
-    models = {
+    models: dict[str, Any] = {
         kind: {"version": stage.version, "sha256": stage.model.manifest.sha256}
         for kind, stage in (("detector", reader.detector), ("recogniser", reader.recogniser))
     }

@@ -57,11 +57,11 @@ def declared_size(path: Path) -> tuple[int | None, int | None, int | None]:
                 width, height = image.size
                 return width, height, width * height
     except Image.DecompressionBombError as exc:  # Pillow refuses to even report the size
-        width, height = _png_size(path)
-        if width is not None and height is not None:
-            return width, height, width * height
+        png_width, png_height = _png_size(path)
+        if png_width is not None and png_height is not None:
+            return png_width, png_height, png_width * png_height
         found = re.search(r"\((\d+) pixels\)", str(exc))
-        return None, None, int(found.group(1)) if found else Image.MAX_IMAGE_PIXELS * 2
+        return None, None, int(found.group(1)) if found else int(Image.MAX_IMAGE_PIXELS or 0) * 2
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         return None, None, None
 

@@ -50,7 +50,7 @@ class MotionGate:
         else:
             difference = cv2.absdiff(thumb, cv2.convertScaleAbs(self._background))
             changed = np.count_nonzero(difference > self.settings.threshold)
-            moved = changed > self.settings.min_fraction * thumb.size
+            moved = bool(changed > self.settings.min_fraction * thumb.size)
             cv2.accumulateWeighted(thumb, self._background, self.settings.learn_rate)
         if moved:
             self._hold = self.settings.hold_frames

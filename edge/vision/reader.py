@@ -40,7 +40,7 @@ def crop(image: np.ndarray, box: Box, padding: float = CROP_PADDING) -> np.ndarr
 def check_frame(image: np.ndarray) -> None:
     """A frame must be a non-empty uint8 grey (H×W or H×W×1), BGR or BGRA image: anything else
     is a caller's mistake, named here rather than deep inside OpenCV or the interpreter."""
-    shape = getattr(image, "shape", ())
+    shape: tuple[int, ...] = getattr(image, "shape", ())
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
         raise UserError(
             f"frame: expected a uint8 image, got {getattr(image, 'dtype', type(image))}"

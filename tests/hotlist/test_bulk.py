@@ -15,7 +15,7 @@ from edge.hotlist.apply import BundleApplier
 from edge.hotlist.index import IndexHolder
 from edge.hotlist.keys import encode_many
 from edge.hotlist.rejections import BundleRejected, Reason
-from edge.store.database import StoreError
+from edge.store.sql import StoreError
 from tests.support.hotlist import Centre, entry, open_store
 
 MB = 1024 * 1024

@@ -11,8 +11,8 @@ import time
 import pytest
 
 from edge.store import Migration, StoreError, apply_migrations, open_database, schema_version
-from edge.store.database import transaction
 from edge.store.migrations import MIGRATIONS
+from edge.store.sql import transaction
 
 
 def mode(path) -> int:

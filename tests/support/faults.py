@@ -20,7 +20,8 @@ from pathlib import Path
 from edge.config import load_config
 from edge.devtools.demo import prepare_demo_hotlist
 from edge.records import PlateRead, new_read_id
-from edge.store.database import open_database, transaction
+from edge.store.database import open_database
+from edge.store.sql import transaction
 from edge.uplink.payloads import HIT_SCHEMA, encode, read_payload
 from tests.support.cli import start
 from tests.support.unit import NotifySocket, Subscriber, wait_for, write_unit_config

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from edge.records import new_read_id
 from edge.store import transaction
-from edge.store.reads import ReadStore, rfc3339
+from edge.store.reads import ReadStore
+from edge.times import rfc3339
 
 IMAGE_MARK = "SECRET-IMAGE-BYTES"  # stands for the base64 JPEG inside a stored payload
 

@@ -27,8 +27,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from edge.hotlist.bundle import seal, snapshot_payload, utc_now
+from edge.hotlist.bundle import seal, snapshot_payload
 from edge.hotlist.signing import load_signing_key
+from edge.times import rfc3339_now
 from tests.support.broker import MosquittoBroker, free_port
 from tests.support.paths import REPO
 
@@ -330,5 +331,5 @@ def signed_snapshot(folder: Path, list_id: str, version: int) -> Path:
     key = load_signing_key(folder / "keys" / "centre-a.key")
     entries = [["SEC1TST", "stolen", 1, "intercept", "security test", None]]
     bundle = folder / f"{list_id}-{version}.json"
-    bundle.write_bytes(seal(snapshot_payload(list_id, version, utc_now(), entries), key))
+    bundle.write_bytes(seal(snapshot_payload(list_id, version, rfc3339_now(), entries), key))
     return bundle

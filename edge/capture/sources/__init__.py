@@ -77,7 +77,7 @@ def make_source(
         fps = options.get("fps", camera.fps)
         return SyntheticRoad(
             seed=options.get("seed", camera.seed),
-            size=tuple(camera.resolution),
+            size=camera.resolution,
             fps=fps,
             look=options.get("look", camera.look),
             vehicles_per_minute=options.get("rate", DEFAULT_RATE),
@@ -93,7 +93,7 @@ def make_source(
         from edge.capture.sources.opencv import OpenCvSource
 
         return OpenCvSource(
-            rest, fps=camera.fps, resolution=tuple(camera.resolution), clock_synced=clock_synced
+            rest, fps=camera.fps, resolution=camera.resolution, clock_synced=clock_synced
         )
     from edge.capture.sources.picamera import PiCamera
 
@@ -104,7 +104,7 @@ def make_source(
         camera_num = int(rest)
     return PiCamera(
         camera_num=camera_num,
-        resolution=tuple(camera.resolution),
+        resolution=camera.resolution,
         fps=camera.fps,
         exposure_us=camera.exposure_us,
         analogue_gain=camera.analogue_gain,

@@ -14,7 +14,6 @@ synthetic road run as fast as possible) wait for the pipeline, losing nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from edge.errors import RuntimeFailure
@@ -56,7 +55,3 @@ class FrameSource:
 
     def status(self) -> dict[str, Any]:
         return {"source": self.kind}
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)

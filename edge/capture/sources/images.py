@@ -14,9 +14,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from edge.capture.sources.base import ClockCheck, FrameSource, never_synced, utc_now
+from edge.capture.sources.base import ClockCheck, FrameSource, never_synced
 from edge.errors import UserError
 from edge.records import Frame
+from edge.times import utc_now
 from edge.vision.image_files import read_image
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,9 @@ from typing import Any
 
 import cv2
 
-from edge.capture.sources.base import ClockCheck, FrameSource, SourceStalled, never_synced, utc_now
+from edge.capture.sources.base import ClockCheck, FrameSource, SourceStalled, never_synced
 from edge.records import Frame
+from edge.times import utc_now
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,10 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from edge.capture.sources.base import ClockCheck, FrameSource, never_synced, utc_now
+from edge.capture.sources.base import ClockCheck, FrameSource, never_synced
 from edge.errors import RuntimeFailure
 from edge.records import Frame
+from edge.times import utc_now
 
 BUFFERS = 4
 

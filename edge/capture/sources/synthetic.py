@@ -24,7 +24,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from edge.capture.sources.base import ClockCheck, FrameSource, never_synced, utc_now
+from edge.capture.sources.base import ClockCheck, FrameSource, never_synced
 from edge.capture.sources.road import PLATE_HEIGHT_MM, RoadCamera, RoadPlan, Vehicle, look_at
 from edge.capture.truth import TruthRecorder
 from edge.records import Frame
@@ -34,6 +34,7 @@ from edge.synth.camera import bounding_box, paste_warped, plane_to_image, plate_
 from edge.synth.plate import render_plate
 from edge.synth.plate_styles import UK_YELLOW, WHITE, PlateStyle, random_style
 from edge.synth.raster import jitter_colour, modulate, smooth_field
+from edge.times import utc_now
 
 RENDER_HEIGHTS = (16, 24, 36, 54, 81, 122)  # plates drawn at the next height up, then warped down
 # the vehicle face around a plate, in plate-plane millimetres (see draw_vehicle)
@@ -145,8 +146,7 @@ class RoadRenderer:
         frame = look.lit.copy()
         width, height = self.size
         placed: list[tuple[Vehicle, Any, float]] = []
-        posed = [(v, self.camera.pose(v, t)) for v in vehicles]
-        posed = [(v, p) for v, p in posed if p is not None]
+        posed = [(v, p) for v in vehicles if (p := self.camera.pose(v, t)) is not None]
         noise_rng = np.random.default_rng([self.seed, 5, noise_seed])
         for vehicle, pose in sorted(posed, key=lambda vp: -vp[1].distance_mm):  # far first
             homography = plane_to_image(pose)

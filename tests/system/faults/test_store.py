@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from edge.store.database import open_database, transaction
+from edge.store.database import open_database
+from edge.store.sql import transaction
 from tests.support.faults import (
     LONG,
     SEED,
