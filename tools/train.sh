@@ -16,7 +16,7 @@
 # training/real_crops.py), 12 % rows of synthetic two-row plates, the rest synthetic crops;
 # 2200 steps on one thread (about an hour on a shared core, data included). It writes a
 # candidate to training/runs/candidates, never to edge/models: a new bundled model must first
-# improve real-dev without losing on synthetic gb (tools/eval_recogniser.sh measures it).
+# improve real-dev without losing on synthetic gb (tools/eval_models.sh measures it).
 # Then the same mix as a short fine-tune of the bundled recogniser (training/runs/candidates_ft).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -6,6 +6,7 @@ import argparse
 
 from edge.cli.common import EXIT_OK, add_command, add_config_flag, add_json_flag, print_json
 from edge.cli.vision_common import reader_from_args
+from edge.progress import for_command
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -138,13 +139,17 @@ def run(args: argparse.Namespace) -> int:
     threads = load_config(args.config).models.threads
     args.detector = args.recogniser = args.region = None
     args.threads = 1
-    result = bench_vision(reader_from_args(args), frames=args.frames, plates=args.plates)
-    result.update(bench_pipeline(pipeline_frames, threads=threads))
-    # the hit-latency run starts the process's peak again (to give its own): read it first
-    memory = {"vision_and_pipeline_peak_rss_mb": peak_rss_mb()}
-    if latency_s > 0:
-        result.update(bench_hit_latency(latency_s))
-        memory["hit_latency_peak_rss_mb"] = result["hit_latency"].get("peak_rss_mb")
+    with for_command(args, "bench") as progress:
+        progress.phase(f"models: {args.frames} frames, {args.plates} plates")
+        result = bench_vision(reader_from_args(args), frames=args.frames, plates=args.plates)
+        progress.phase(f"pipeline: {pipeline_frames} frames")
+        result.update(bench_pipeline(pipeline_frames, threads=threads))
+        # the hit-latency run starts the process's peak again (to give its own): read it first
+        memory = {"vision_and_pipeline_peak_rss_mb": peak_rss_mb()}
+        if latency_s > 0:
+            progress.phase(f"hit latency through a local broker: {latency_s:.0f} s")
+            result.update(bench_hit_latency(latency_s))
+            memory["hit_latency_peak_rss_mb"] = result["hit_latency"].get("peak_rss_mb")
     peaks = [mb for mb in (*memory.values(), peak_rss_mb()) if mb is not None]
     result["memory"] = {"peak_rss_mb": max(peaks, default=None), **memory, "rss_mb": rss_mb()}
     if args.json:

@@ -8,6 +8,7 @@ from pathlib import Path
 from edge.cli.common import EXIT_OK, add_command, add_json_flag, print_json
 from edge.cli.vision_common import add_reader_flags, reader_from_args
 from edge.dataset import read_dataset
+from edge.progress import for_command
 from edge.vision.evaluate import by_height, evaluate
 from edge.vision.report import write_report
 
@@ -30,7 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     dataset = read_dataset(args.dataset)
     reader = reader_from_args(args)
-    result, tally = evaluate(dataset, reader)
+    with for_command(args, "eval", len(dataset.images), "images") as progress:
+        result, tally = evaluate(dataset, reader, progress)
     if args.report:
         write_report(args.report, args.dataset, result, tally)
     if args.json:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from edge.cli.common import EXIT_OK, add_command, add_json_flag, print_json
 from edge.errors import UserError
+from edge.progress import for_command
 
 
 def register_centre(group: argparse._SubParsersAction) -> None:
@@ -102,16 +103,18 @@ def sign_command(args: argparse.Namespace) -> int:
         parse_time(issued_at)
     except ValueError as exc:
         raise UserError(f"--issued-at: {exc}") from None
-    signed = sign_csv(
-        Path(args.csv),
-        load_signing_key(Path(args.key)),
-        list_id=args.list_id,
-        version=args.version,
-        base_version=args.base,
-        issued_at=issued_at,
-        out=Path(args.out),
-        compression=args.compression,
-    )
+    with for_command(args, "hotlist sign") as progress:
+        signed = sign_csv(
+            Path(args.csv),
+            load_signing_key(Path(args.key)),
+            list_id=args.list_id,
+            version=args.version,
+            base_version=args.base,
+            issued_at=issued_at,
+            out=Path(args.out),
+            compression=args.compression,
+            progress=progress,
+        )
     if args.json:
         print_json(
             {
@@ -163,9 +166,14 @@ def publish_command(args: argparse.Namespace) -> int:
         key_passphrase=passphrase.get_secret_value() if passphrase else None,
         connect_timeout_s=args.timeout,
     )
-    published = publish_bundle(
-        read_bundle(Path(args.bundle)), broker, prefix=args.prefix, retain=args.retain
-    )
+    with for_command(args, "hotlist publish") as progress:
+        published = publish_bundle(
+            read_bundle(Path(args.bundle)),
+            broker,
+            prefix=args.prefix,
+            retain=args.retain,
+            progress=progress,
+        )
     if args.json:
         print_json(
             {

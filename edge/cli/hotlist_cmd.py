@@ -1,12 +1,10 @@
-"""`anpr-edge hotlist …`: the unit's lists (apply, import, remove, status, check, export); the
-centre's commands (keygen, sign, publish) are in `hotlist_centre_cmd`. Forms and JSON keys:
-DESIGN §6."""
+"""`anpr-edge hotlist …`: the unit's lists (apply, import, remove here; status, check, export in
+`hotlist_query`); the centre's commands (keygen, sign, publish) are in `hotlist_centre_cmd`.
+Forms and JSON keys: DESIGN §6."""
 
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 
 from edge.cli.common import (
@@ -20,7 +18,15 @@ from edge.cli.common import (
     print_json,
 )
 from edge.cli.hotlist_centre_cmd import read_bundle, register_centre
+from edge.cli.hotlist_query import (
+    check_command,
+    config_of,
+    export_command,
+    list_json,
+    status_command,
+)
 from edge.errors import UserError
+from edge.progress import for_command
 
 # Site changes go to the store; the running service loads its lists when it starts.
 RESTART_NOTE = (
@@ -108,9 +114,8 @@ def apply_command(args: argparse.Namespace) -> int:
     from edge.hotlist.apply import BundleApplier
     from edge.hotlist.bundle import envelope_limit
     from edge.hotlist.rejections import BundleRejected, Reason
-    from edge.hotlist.store import HotlistStore
 
-    config, file = _config(args)
+    config, file = config_of(args)
     limit = unit.max_payload_bytes(config)
     trusted = unit.trusted_keys(config, file)
     path = Path(args.bundle)
@@ -119,10 +124,18 @@ def apply_command(args: argparse.Namespace) -> int:
             raise BundleRejected(
                 Reason.OVERSIZED, f"{path.stat().st_size} bytes exceeds hotlist.max_bundle_mb"
             )
-        with unit.open_store(config) as conn:
+        with (
+            for_command(args, "hotlist apply") as progress,
+            unit.open_store(config) as store,
+        ):
             applier = BundleApplier(
-                HotlistStore(conn), trusted, max_payload_bytes=limit, lists=config.hotlist.lists
+                store,
+                trusted,
+                max_payload_bytes=limit,
+                lists=config.hotlist.lists,
+                progress=progress.update,
             )
+            progress.phase("checking the signature and applying", unit="entries")
             applied = applier.apply(read_bundle(path))
     except BundleRejected as rejected:
         if args.json:
@@ -161,16 +174,20 @@ def import_command(args: argparse.Namespace) -> int:
     from edge.hotlist import unit
     from edge.hotlist.csv_import import read_entries
     from edge.hotlist.local import import_local_list
-    from edge.hotlist.store import HotlistStore
 
-    config, _ = _config(args)
-    entries = read_entries(Path(args.csv))
-    with unit.open_store(config) as conn:
-        info = import_local_list(
-            HotlistStore(conn), args.list_id, entries, signed_lists=config.hotlist.lists
-        )
+    config, _ = config_of(args)
+    with for_command(args, "hotlist import") as progress:
+        entries = read_entries(Path(args.csv), progress)
+        with unit.open_store(config) as store:
+            info = import_local_list(
+                store,
+                args.list_id,
+                entries,
+                signed_lists=config.hotlist.lists,
+                progress=progress,
+            )
     if args.json:
-        print_json(_list_json(info))
+        print_json(list_json(info))
     else:
         print(f"imported local list {info.list_id} v{info.version}: {info.entries} entries")
     return EXIT_OK
@@ -179,151 +196,15 @@ def import_command(args: argparse.Namespace) -> int:
 def remove_command(args: argparse.Namespace) -> int:
     from edge.hotlist import unit
     from edge.hotlist.local import remove_local_list
-    from edge.hotlist.store import HotlistStore
 
-    config, _ = _config(args)
-    with unit.open_store(config) as conn:
-        remove_local_list(HotlistStore(conn), args.list_id)
+    config, _ = config_of(args)
+    with unit.open_store(config) as store:
+        remove_local_list(store, args.list_id)
     if args.json:
         print_json({"removed": args.list_id})
     else:
         print(f"removed local list {args.list_id}")
     return EXIT_OK
-
-
-def status_command(args: argparse.Namespace) -> int:
-    from edge.hotlist import unit
-    from edge.hotlist.store import HotlistStore
-
-    config, _ = _config(args)
-    with unit.open_store(config) as conn:
-        lists = HotlistStore(conn).lists()
-    if args.json:
-        print_json(
-            {"store": str(config.storage.hotlist_file), "lists": [_list_json(i) for i in lists]}
-        )
-        return EXIT_OK
-    if not lists:
-        print(f"no hotlists held in {config.storage.hotlist_file}")
-    for info in lists:
-        source = "local" if info.local else f"signed by {info.key_id}"
-        print(
-            f"{info.list_id}: v{info.version}, {info.entries} entries, issued "
-            f"{info.issued_at}, {source}, applied {info.applied_at}"
-        )
-    missing = [name for name in config.hotlist.lists if name not in {i.list_id for i in lists}]
-    if missing:
-        print(f"not yet received: {', '.join(missing)}")
-    return EXIT_OK
-
-
-def check_command(args: argparse.Namespace) -> int:
-    from edge.hotlist import unit
-    from edge.hotlist.fuzzy import FuzzyPolicy
-    from edge.hotlist.keys import normalise_vrm
-    from edge.hotlist.matcher import match_in_store
-    from edge.hotlist.store import HotlistStore
-
-    config, _ = _config(args)
-    try:
-        vrm = normalise_vrm(args.vrm)
-    except ValueError as exc:
-        raise UserError(f"VRM {args.vrm!r}: {exc}") from None
-    with unit.open_store(config) as conn:
-        matches = match_in_store(HotlistStore(conn), vrm, FuzzyPolicy.from_config(config))
-    rows = [
-        {
-            "list": m.list_id,
-            "version": m.version,
-            "vrm": m.entry.vrm,
-            "kind": m.kind,
-            "distance": m.distance,
-            "category": m.entry.category,
-            "priority": m.entry.priority,
-            "action": m.entry.action,
-            "reason": m.entry.reason,
-            "local": m.local,
-            "confusion_only": m.confusion_only,
-        }
-        for m in matches
-    ]
-    if args.json:
-        print_json({"vrm": vrm, "matches": rows})
-    elif not rows:
-        print(f"{vrm}: no match")
-    for row in [] if args.json else rows:
-        how = (
-            "exact"
-            if row["kind"] == "exact"
-            else (
-                f"fuzzy, distance {row['distance']}"
-                f"{', OCR confusion' if row['confusion_only'] else ''}"
-            )
-        )
-        print(
-            f"{vrm}: {row['vrm']} on {row['list']} v{row['version']}"
-            f"{' (local)' if row['local'] else ''} ({how}): {row['category']}, priority "
-            f"{row['priority']}, {row['action']}"
-        )
-    return EXIT_OK
-
-
-def export_command(args: argparse.Namespace) -> int:
-    import csv
-
-    from edge.hotlist import unit
-    from edge.hotlist.store import HotlistStore
-
-    config, _ = _config(args)
-    with unit.open_store(config) as conn:
-        store = HotlistStore(conn)
-        if args.list_id is not None and store.get(args.list_id) is None:
-            raise UserError(f"--list {args.list_id!r}: no such list on this unit")
-        entries = store.iter_entries(args.list_id)
-        out = sys.stdout
-        if args.json:  # streamed: a national list does not fit in memory as one document
-            out.write('{"entries": [')
-            for i, entry in enumerate(entries):
-                out.write(("," if i else "") + "\n  " + json.dumps(entry, ensure_ascii=False))
-            out.write("\n]}\n")
-            return EXIT_OK
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(
-            ["list", "vrm", "category", "priority", "action", "reason", "expires_at", "local"]
-        )
-        for entry in entries:
-            writer.writerow(
-                [
-                    entry["list"],
-                    entry["vrm"],
-                    entry["category"],
-                    entry["priority"],
-                    entry["action"],
-                    entry["reason"],
-                    entry["expires_at"] or "",
-                    "true" if entry["local"] else "false",
-                ]
-            )
-    return EXIT_OK
-
-
-def _config(args: argparse.Namespace):
-    from edge.config import load_config
-    from edge.config.loader import resolve_config_path
-
-    return load_config(args.config), str(resolve_config_path(args.config))
-
-
-def _list_json(info) -> dict:
-    return {
-        "list": info.list_id,
-        "version": info.version,
-        "entries": info.entries,
-        "issued_at": info.issued_at,
-        "local": info.local,
-        "key_id": info.key_id,
-        "applied_at": info.applied_at,
-    }
 
 
 def _version(version: int | None) -> str:

@@ -8,6 +8,7 @@ import time
 
 from edge.cli.common import EXIT_OK, add_command
 from edge.errors import UserError
+from edge.progress import for_command
 from edge.synth.generate import DEFAULT_SCENE_SIZE, default_plate_height, generate_dataset
 from edge.synth.looks import LOOKS
 from edge.synth.scene import REGIONS
@@ -65,16 +66,18 @@ def run(args: argparse.Namespace) -> int:
     else:
         plate_height = default_plate_height(mode, size)
     started = time.perf_counter()
-    generate_dataset(
-        args.out,
-        args.count,
-        args.seed,
-        mode=mode,
-        look=args.look,
-        region=args.region,
-        size=size,
-        plate_height=plate_height,
-    )
+    with for_command(args, "synth", args.count, mode) as progress:
+        generate_dataset(
+            args.out,
+            args.count,
+            args.seed,
+            mode=mode,
+            look=args.look,
+            region=args.region,
+            size=size,
+            plate_height=plate_height,
+            progress=progress,
+        )
     seconds = time.perf_counter() - started
     print(f"wrote {args.count} {mode} to {args.out} in {seconds:.1f} s")
     return EXIT_OK

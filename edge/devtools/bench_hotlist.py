@@ -24,15 +24,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import zlib
 from contextlib import closing
 from pathlib import Path
 
 import numpy as np
 
-CATEGORIES = ("stolen", "no-insurance", "drugs", "firearms", "county-lines", "wanted")
-ACTIONS = ("intercept", "monitor", "do-not-stop", "report")
-REASONS = ("", "", "reported stolen", "PNC marker", "intelligence report", "no MOT")
+from edge.devtools.hotlist_snapshot import make_snapshot
+
 CHILD_TIMEOUT_S = 3600.0  # a 10 M run takes a few minutes; a hung child must not hang us
 
 
@@ -73,74 +71,6 @@ def run_benchmark(
             raise RuntimeError(f"benchmark child failed: {child.stderr.strip()[-2000:]}")
         result = json.loads(child.stdout)
     return {"entries": entries, **result, "bundle_build_s": round(build_s, 1), "machine": machine()}
-
-
-def make_snapshot(
-    folder: Path,
-    entries: int,
-    seed: int,
-    *,
-    list_id: str = "national",
-    version: int = 1,
-    signing_key: Path | None = None,
-    include: tuple[str, ...] = (),
-) -> tuple[Path, Path | None]:
-    """A signed, gzip-compressed snapshot of `entries` random registrations (with the plates
-    of `include` among them), streamed into the compressor a chunk at a time (the uncompressed
-    payload of 10 M entries is ~0.5 GB). Signed with a new key pair, whose public key is
-    returned, or with `signing_key` (then None is returned for it)."""
-    from edge.hotlist.bundle import wrap
-    from edge.hotlist.payload import ENTRY_COLUMNS, GZIP_WBITS, PAYLOAD_SCHEMA
-    from edge.hotlist.sample import sample_registrations
-    from edge.hotlist.signing import generate_keypair, load_signing_key
-
-    rng = np.random.default_rng(seed)
-    drawn = np.unique(np.array(sample_registrations(rng, int(entries * 1.1) + 1000)))
-    chosen = rng.choice(drawn, size=entries - len(include), replace=False).tolist()
-    wanted = set(include)
-    chosen = [plate for plate in chosen if plate not in wanted]
-    while len(chosen) + len(wanted) < entries:  # an included plate was drawn too: one more
-        extra = sample_registrations(rng, 1)[0]
-        if extra not in wanted and extra not in chosen:
-            chosen.append(extra)
-    plates = sorted([*chosen, *wanted])
-    public: Path | None = None
-    if signing_key is None:
-        _, signing_key, public = generate_keypair(folder, "bench")
-    header = {
-        "schema": PAYLOAD_SCHEMA,
-        "kind": "snapshot",
-        "list": list_id,
-        "version": version,
-        "issued_at": "2026-03-01T00:00:00Z",
-        "entries": entries,
-        "columns": ENTRY_COLUMNS,
-    }
-    compressor = zlib.compressobj(6, zlib.DEFLATED, GZIP_WBITS)
-    out = [compressor.compress(json.dumps(header).encode() + b"\n")]
-    for start in range(0, entries, 100_000):
-        chunk = plates[start : start + 100_000]
-        n = len(chunk)
-        cats, acts = rng.integers(len(CATEGORIES), size=n), rng.integers(len(ACTIONS), size=n)
-        prios, reasons = rng.integers(1, 6, size=n), rng.integers(len(REASONS), size=n)
-        expires = np.where(rng.random(n) < 0.2, '"2036-01-01T00:00:00Z"', "null").tolist()
-        lines = [
-            f'["{vrm}","{CATEGORIES[c]}",{p},"{ACTIONS[a]}","{REASONS[r]}",{e}]'
-            for vrm, c, p, a, r, e in zip(
-                chunk,
-                cats.tolist(),
-                prios.tolist(),
-                acts.tolist(),
-                reasons.tolist(),
-                expires,
-                strict=True,
-            )
-        ]
-        out.append(compressor.compress(("\n".join(lines) + "\n").encode()))
-    out.append(compressor.flush())
-    bundle = folder / f"{list_id}-{version}.json"
-    bundle.write_bytes(wrap(b"".join(out), load_signing_key(signing_key), "gzip"))
-    return bundle, public
 
 
 def measure(

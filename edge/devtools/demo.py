@@ -20,7 +20,6 @@ from edge.config import Config, load_config
 from edge.hotlist.apply import BundleApplier
 from edge.hotlist.bundle import seal, snapshot_payload
 from edge.hotlist.signing import generate_keypair, load_signing_key
-from edge.hotlist.store import HotlistStore
 from edge.hotlist.unit import max_payload_bytes, open_store, trusted_keys
 from edge.times import rfc3339_now
 
@@ -64,9 +63,9 @@ def prepare_demo_hotlist(config: Config, config_file: str = "", every: int = 6) 
         for i, plate in enumerate(plates)
     ]
     bundle = seal(snapshot_payload(list_id, int(time.time()), rfc3339_now(), entries), key)
-    with open_store(config) as conn:
+    with open_store(config) as store:
         applier = BundleApplier(
-            HotlistStore(conn),
+            store,
             trusted_keys(config, config_file),
             max_payload_bytes=max_payload_bytes(config),
             lists=config.hotlist.lists,

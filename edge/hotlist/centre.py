@@ -22,6 +22,7 @@ from edge.hotlist.bundle import (
 )
 from edge.hotlist.csv_import import read_changes, read_entries, wire_entries
 from edge.hotlist.signing import SigningKey
+from edge.progress import Progress
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ def sign_csv(
     issued_at: str,
     out: Path,
     compression: str = "auto",
+    progress: Progress | None = None,
 ) -> SignedBundle:
     """Read `csv_path` (entries for a snapshot; changes with an `op` column when
     `base_version` is given), sign it and write the bundle to `out` (0600: personal data)."""
@@ -59,15 +61,21 @@ def sign_csv(
         raise UserError(f"--version {version}: expected 1 … {MAX_VERSION}")
     if base_version is not None and not 1 <= base_version < version:
         raise UserError(f"--base {base_version}: expected 1 … {version - 1} (below --version)")
+    progress = progress or Progress("")
     if base_version is None:
-        lines = wire_entries(read_entries(csv_path))
+        entries = read_entries(csv_path, progress)
+        progress.phase("building the payload")
+        lines = wire_entries(entries)
         payload = snapshot_payload(list_id, version, issued_at, lines)
     else:
-        changes = read_changes(csv_path)
+        changes = read_changes(csv_path, progress)
+        progress.phase("building the payload")
         lines = [[op, vrm] if row is None else [op, *row] for op, vrm, row, _ in changes]
         payload = delta_payload(list_id, version, base_version, issued_at, lines)
+    progress.phase(f"compressing and signing {len(payload)} bytes")
     compression = resolve_compression(payload, compression)
     bundle = seal(payload, key, compression)
+    progress.phase("writing")
     try:
         write_private(out, bundle)
     except OSError as exc:

@@ -26,9 +26,11 @@ from edge.hotlist.entries import (
     format_time,
 )
 from edge.hotlist.keys import normalise_vrm
+from edge.progress import Progress
 
 REQUIRED = ("vrm", "category", "priority", "action")
 CHUNK_ROWS = 10_000
+PROGRESS_EVERY = 10_000  # rows between redraws of a progress line (each is a clock read)
 MAX_PROBLEMS = 20
 
 
@@ -46,17 +48,23 @@ class CsvEntries:
     lines: list[int]  # the file line of each entry
 
 
-def read_entries(path: Path) -> CsvEntries:
+def read_entries(path: Path, progress: Progress | None = None) -> CsvEntries:
     """Every entry of an entries CSV; duplicate plates (after normalisation) are errors."""
-    records, lines = _read(path, COLUMNS, REQUIRED)
+    progress = progress or Progress("")
+    records, lines = _read(path, COLUMNS, REQUIRED, progress)
+    progress.phase("checking entries")
     entries = _validate(path, records, lines)
     _check_unique(path, entries.columns.vrms, entries.lines)
     return entries
 
 
-def read_changes(path: Path) -> list[tuple[str, str, list | None, int]]:
+def read_changes(
+    path: Path, progress: Progress | None = None
+) -> list[tuple[str, str, list | None, int]]:
     """The rows of a change CSV as (op, vrm, wire entry or None for removals, line)."""
-    records, lines = _read(path, ("op", *COLUMNS), ("op", "vrm"))
+    progress = progress or Progress("")
+    records, lines = _read(path, ("op", *COLUMNS), ("op", "vrm"), progress)
+    progress.phase("checking changes")
     problems: list[str] = []
     changes: list[tuple[str, str, list | None, int]] = []
     upserts = [
@@ -115,7 +123,7 @@ def _wire_rows(columns: EntryColumns) -> list[list]:
     ]
 
 
-def _read(path: Path, allowed: tuple[str, ...], required: tuple[str, ...]):
+def _read(path: Path, allowed: tuple[str, ...], required: tuple[str, ...], progress: Progress):
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -124,6 +132,7 @@ def _read(path: Path, allowed: tuple[str, ...], required: tuple[str, ...]):
         raise UserError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
         raise UserError(f"{path}: cannot read: {exc.strerror}") from None
+    progress.phase("reading the CSV", text.count("\n"), "lines")
     reader = csv.reader(text.splitlines(keepends=True))
     try:
         header = [name.strip() for name in next(reader)]
@@ -147,6 +156,8 @@ def _read(path: Path, allowed: tuple[str, ...], required: tuple[str, ...]):
     records, lines = [], []
     try:
         for row in reader:
+            if reader.line_num % PROGRESS_EVERY == 0:
+                progress.update(reader.line_num)
             if not any(field.strip() for field in row):
                 continue  # blank line
             if len(row) != len(header):

@@ -17,11 +17,17 @@ from edge.hotlist.csv_import import CsvEntries
 from edge.hotlist.entries import EntryColumns
 from edge.hotlist.records import ListInfo
 from edge.hotlist.store import HotlistStore
+from edge.progress import Progress
 from edge.times import rfc3339_now
 
 
 def import_local_list(
-    store: HotlistStore, list_id: str, entries: CsvEntries, *, signed_lists: Collection[str]
+    store: HotlistStore,
+    list_id: str,
+    entries: CsvEntries,
+    *,
+    signed_lists: Collection[str],
+    progress: Progress | None = None,
 ) -> ListInfo:
     if not LIST_ID.fullmatch(list_id):
         raise UserError(
@@ -40,6 +46,7 @@ def import_local_list(
                 f"--list {list_id!r} is held as a signed list from the centre; "
                 "give the local list another id"
             )
+        (progress or Progress("")).phase(f"storing {len(entries.lines)} entries")
         change.clear()
         change.insert(columns)
         version = change.held.version + 1 if change.held else 1

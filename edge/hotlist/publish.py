@@ -19,6 +19,7 @@ from paho.mqtt.enums import MQTTErrorCode
 from edge.errors import RuntimeFailure, UserError
 from edge.hotlist.payload import GZIP_WBITS
 from edge.mqtt import BrokerSettings, ConnackWaiter, make_client
+from edge.progress import Progress
 from edge.uplink.topics import BUNDLE_KINDS, hotlist_topic
 
 HEADER_PEEK_BYTES = 64 * 1024
@@ -52,7 +53,12 @@ def bundle_topic(data: bytes, prefix: str) -> tuple[str, dict]:
 
 
 def publish_bundle(
-    data: bytes, broker: BrokerSettings, *, prefix: str, retain: bool | None = None
+    data: bytes,
+    broker: BrokerSettings,
+    *,
+    prefix: str,
+    retain: bool | None = None,
+    progress: Progress | None = None,
 ) -> Published:
     topic, header = bundle_topic(data, prefix)
     kind = header["kind"]
@@ -63,6 +69,8 @@ def publish_bundle(
             "--retain is for snapshots: a retained delta would be applied again "
             "out of order by units that subscribe later"
         )
+    progress = progress or Progress("")
+    progress.phase(f"connecting to {broker.host}:{broker.port}")
     client = make_client(broker)
     connack = ConnackWaiter()
     client.on_connect = connack
@@ -75,6 +83,7 @@ def publish_bundle(
     client.loop_start()
     try:
         connack.wait(broker)
+        progress.phase(f"sending {len(data)} bytes and waiting for the broker's acknowledgement")
         info = client.publish(topic, data, qos=1, retain=retain)
         if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
             raise RuntimeFailure(f"publish to {topic} failed: {info.rc}")

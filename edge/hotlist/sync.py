@@ -13,12 +13,8 @@
   was counted. At start it first applies what a previous run left in the spool. A store locked
   by another writer (`anpr-edge hotlist apply` run on site) is waited out with back-off: the
   bundle stays in the spool until it applies.
-- **Gaps**: a delta whose base is not the held version is rejected (`base-mismatch`); the
-  unit then asks the broker for the retained snapshot again (re-subscribing with MQTT 5
-  retain handling 0 makes the broker re-send it) and repeats the request every
-  `snapshot_retry_s` until a newer snapshot arrives. Deltas that are ahead of the held version
-  are kept (a few per list, their files left in the spool) and applied after that snapshot if
-  they follow on from it.
+- **Gaps**: a delta whose base is not the held version is rejected (`base-mismatch`) and the
+  snapshot asked for again; deltas ahead are parked (edge.hotlist.gaps).
 - Held versions, waiting lists, rejection counters and the spool are in `status()` for status
   and health.
 """
@@ -31,13 +27,14 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from edge.hotlist.apply import ApplyCounters, ApplyInterrupted, BundleApplier
 from edge.hotlist.bundle import envelope_limit
+from edge.hotlist.gaps import ListState, VersionGaps
 from edge.hotlist.index import IndexHolder
 from edge.hotlist.intake import SpoolIntake
 from edge.hotlist.loading import load_index
@@ -55,7 +52,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PARKED_PER_LIST = 16
 POLL_S = 0.5  # how often the worker looks at the stop event when idle
 LOCKED_BACKOFF_S = (0.5, 10.0)  # waiting for another writer of the store: doubling
 
@@ -83,13 +79,7 @@ class SyncSettings:
         )
 
 
-@dataclass
-class _ListState:
-    waiting_since: float | None = None  # monotonic time of the last snapshot request
-    parked: dict[int, Spooled] = field(default_factory=dict)  # base version → spooled delta
-
-
-class HotlistSync:
+class HotlistSync(VersionGaps):
     def __init__(
         self,
         settings: SyncSettings,
@@ -114,7 +104,7 @@ class HotlistSync:
             self.spool.max_bytes = settings.spool_max_bytes
         self._next: deque[Spooled] = deque()  # parked deltas now in turn, before the queue
         self._connects: queue.Queue[bool] = queue.Queue()  # session_present of each CONNACK
-        self._states = {list_id: _ListState() for list_id in settings.lists}
+        self._states = {list_id: ListState() for list_id in settings.lists}
         self._topics = {
             hotlist_topic(settings.prefix, list_id, kind): (list_id, kind)
             for list_id in settings.lists
@@ -326,45 +316,3 @@ class HotlistSync:
     def _check_stop(self, _rows: int) -> None:
         if self.stop_event.is_set():
             raise ApplyInterrupted
-
-    def _park(self, state: _ListState, base_version: int | None, item: Spooled) -> bool:
-        if base_version is None:
-            return False
-        replaced = state.parked.pop(base_version, None)
-        if replaced is not None:
-            self.spool.remove(replaced)
-        state.parked[base_version] = item
-        while len(state.parked) > PARKED_PER_LIST:
-            # keep those nearest the held version
-            self.spool.remove(state.parked.pop(max(state.parked)))
-        return base_version in state.parked
-
-    def _apply_parked(self, list_id: str, state: _ListState) -> None:
-        """The parked delta that follows on from the held version, if any, is next (through
-        `_process`, so it is retried and removed like any other)."""
-        held = self.holder.versions().get(list_id, 0)
-        for base in [base for base in state.parked if base < held]:
-            self.spool.remove(state.parked.pop(base))  # superseded by what was applied
-        item = state.parked.pop(held, None)
-        if item is not None:
-            self._next.append(item)
-
-    def _request_snapshot(self, list_id: str, state: _ListState) -> None:
-        state.waiting_since = time.monotonic()
-        topic = hotlist_topic(self.settings.prefix, list_id, "snapshot")
-        log.info(
-            "hotlist %s: waiting for a snapshot; asking the broker for the retained one", list_id
-        )
-        if self.broker.mqtt5:
-            self.connection.subscribe(topic, options=SubscribeOptions(qos=1, retainHandling=0))
-        else:
-            self.connection.subscribe(topic, qos=1)  # brings the retained snapshot
-
-    def _request_overdue_snapshots(self) -> None:
-        now = time.monotonic()
-        for list_id, state in self._states.items():
-            if (
-                state.waiting_since is not None
-                and now - state.waiting_since >= self.settings.snapshot_retry_s
-            ):
-                self._request_snapshot(list_id, state)

@@ -3,7 +3,6 @@ into the objects the commands and the running unit use."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +10,7 @@ from contextlib import contextmanager
 from edge.config import Config
 from edge.hotlist.index import IndexHolder
 from edge.hotlist.signing import PublicKey, load_trusted_keys
+from edge.hotlist.store import HotlistStore
 from edge.hotlist.storefile import open_hotlists
 from edge.hotlist.sync import HotlistSync, SyncSettings
 from edge.mqtt import BrokerSettings
@@ -26,12 +26,13 @@ def max_payload_bytes(config: Config) -> int:
 
 
 @contextmanager
-def open_store(config: Config) -> Iterator[sqlite3.Connection]:
-    """The hotlist file (`storage.hotlist_file`), closed on exit (a sqlite3 connection's own
-    `with` only commits); lists an older version kept in the store are moved in first."""
+def open_store(config: Config) -> Iterator[HotlistStore]:
+    """The lists in the hotlist file (`storage.hotlist_file`), closed on exit (a sqlite3
+    connection's own `with` only commits); lists an older version kept in the store are moved
+    in first."""
     conn = open_hotlists(config.storage.hotlist_file, legacy_store=config.storage.path)
     try:
-        yield conn
+        yield HotlistStore(conn)
     finally:
         conn.close()
 

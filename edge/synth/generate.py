@@ -13,6 +13,7 @@ import numpy as np
 
 from edge.dataset import DatasetWriter, LabelledPlate
 from edge.errors import UserError
+from edge.progress import Progress
 from edge.synth.looks import LOOKS
 from edge.synth.scene import REGIONS, render_crop, render_scene
 
@@ -73,6 +74,7 @@ def generate_dataset(
     region: str = "mixed",
     size: tuple[int, int] = DEFAULT_SCENE_SIZE,
     plate_height: tuple[float, float] | None = None,
+    progress: Progress | None = None,
 ) -> None:
     """Write `count` images and their labels to the new or empty folder `out`.
 
@@ -82,6 +84,7 @@ def generate_dataset(
     out = Path(out)
     plate_height = plate_height or default_plate_height(mode, size)
     _check(out, count, seed, mode, look, region, size, plate_height)
+    progress = progress or Progress("synth")
     with DatasetWriter(out) as writer:
         for index in range(count):
             rng = np.random.default_rng([seed, index])
@@ -93,3 +96,4 @@ def generate_dataset(
                 crop = render_crop(rng, plate_height=plate_height, look=look, region=region)
                 plate = LabelledPlate(crop.text, crop.box, crop.country)
                 writer.add(f"crop_{index:06d}.png", crop.image, [plate])
+            progress.advance()

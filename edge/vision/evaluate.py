@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from edge.plates.distance import levenshtein
+from edge.progress import Progress
 from edge.records import Box
 from edge.vision.failures import count_kinds
 from edge.vision.image_files import read_image
@@ -175,9 +176,12 @@ def load_image(path: Path) -> np.ndarray:
     return read_image(path)  # its declared size checked first (edge.vision.image_files)
 
 
-def evaluate(dataset: Any, reader: PlateReader) -> tuple[dict[str, Any], Tally]:
+def evaluate(
+    dataset: Any, reader: PlateReader, progress: Progress | None = None
+) -> tuple[dict[str, Any], Tally]:
     """Run the reader over a dataset (edge.dataset.Dataset); the summary and the tally."""
     tally = Tally()
+    progress = progress or Progress("eval")
     for item in dataset.images:
         image = load_image(Path(dataset.folder) / item.file)
         started = time.perf_counter()
@@ -192,6 +196,7 @@ def evaluate(dataset: Any, reader: PlateReader) -> tuple[dict[str, Any], Tally]:
             )
             tally.ms_per_plate.append((time.perf_counter() - started) * 1000)
         score_image(tally, item.file, labels, predictions, ocr_reads)
+        progress.advance()
     return summary(tally, len(dataset.images), reader.region, reader), tally
 
 

@@ -11,6 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -22,6 +28,13 @@ from edge.errors import RuntimeFailure, UserError
 
 BUNDLED_MODELS = Path(__file__).resolve().parents[1] / "models"
 MANIFEST_KEYS = ("name", "version", "sha256", "input", "outputs", "quantisation")
+# What LiteRT's C++ logger prints at INFO level for every model it loads. It has no Python switch
+# (TF_CPP_MIN_LOG_LEVEL does not reach it), so the load runs with stderr caught and every other
+# line (warnings, errors, other threads' logs) is written on afterwards.
+RUNTIME_BANNER = re.compile(
+    rb"INFO: (Created TensorFlow Lite XNNPACK delegate for CPU|Initialized TensorFlow Lite runtime)"
+)
+_stderr_lock = threading.Lock()
 
 
 @cache
@@ -121,8 +134,9 @@ class TfliteModel:
             )
         cls, self.runtime = interpreter_class()
         try:
-            self._interpreter = cls(model_content=content, num_threads=threads)
-            self._interpreter.allocate_tensors()
+            with without_runtime_banner():
+                self._interpreter = cls(model_content=content, num_threads=threads)
+                self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise UserError(f"{self.path}: not a loadable TFLite model: {exc}") from None
         self._input = self._interpreter.get_input_details()[0]
@@ -151,6 +165,32 @@ class TfliteModel:
         self._interpreter.set_tensor(self._input["index"], batch)
         self._interpreter.invoke()
         return [_dequantise(self._interpreter.get_tensor(d["index"]), d) for d in self._outputs]
+
+
+@contextmanager
+def without_runtime_banner() -> Iterator[None]:
+    """Catch what is written on file descriptor 2 meanwhile; give back all but RUNTIME_BANNER.
+    The catch is an anonymous memory file: no temporary folder needed under systemd's sandbox."""
+    with _stderr_lock:
+        try:
+            sys.stderr.flush()
+            sink = os.memfd_create("anpr-edge-stderr")
+        except (AttributeError, OSError):  # not Linux, or no descriptor to spare: harmless
+            yield
+            return
+        saved = os.dup(2)
+        os.dup2(sink, 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught = os.pread(sink, os.fstat(sink).st_size, 0)
+            os.close(sink)
+            for line in caught.splitlines(keepends=True):
+                if not RUNTIME_BANNER.match(line):
+                    os.write(2, line)
 
 
 def _dequantise(values: np.ndarray, detail: dict[str, Any]) -> np.ndarray:

@@ -305,7 +305,7 @@ def versions() -> int:
         "opencv-python-headless": version("opencv-python-headless"),
         "paho-mqtt": version("paho-mqtt"),
     }
-    for name in ("pydantic", "cryptography", "pillow", "sqlite-utils", "simplejpeg", "anpr-edge"):
+    for name in ("pydantic", "cryptography", "pillow", "simplejpeg", "anpr-edge"):
         try:
             found[name] = version(name)
         except Exception:

@@ -22,8 +22,8 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.config import load_config
-from edge.devtools.bench_hotlist import make_snapshot
 from edge.devtools.demo import ensure_keys, hot_plates
+from edge.devtools.hotlist_snapshot import make_snapshot
 from tests.support.cli import anpr
 from tests.support.faults import LONG, StoreView, UnitRun, fault_config, store_path
 from tests.support.unit import Subscriber, wait_for
