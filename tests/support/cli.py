@@ -10,9 +10,10 @@ put back afterwards.
 
 `anpr(*args, process=True)` and `start(*args)` run `python -m edge` from the repository (so
 the checkout's code, whatever is installed) as a real process, only for what needs one: a unit
-that runs (signals, systemd's notify socket, a second process beside it), file modes under a
-umask, OpenSSL that must not find a terminal. Both detach the process from the test's
-terminal: no stdin, its own session.
+that runs (signals, systemd's notify socket), a command beside a running unit, figures that are
+the process's own (bench's memory), file modes under a umask, OpenSSL that must not find a
+terminal, a pseudo-terminal on stderr. Both detach the process from the test's terminal: no
+stdin, its own session. `timeout` applies to a process only.
 """
 
 from __future__ import annotations
