@@ -45,7 +45,7 @@ uninstall:  ## remove the service, keeping /etc/anpr-edge and the stored reads (
 .PHONY: test-faults soak
 
 test-faults: setup  ## the long fault tests: 10 broker outages, 50 SIGKILLs, quota while running
-	ANPR_EDGE_LONG_TESTS=1 $(BIN)/pytest -q -s tests/test_faults.py
+	ANPR_EDGE_LONG_TESTS=1 $(BIN)/pytest -q -s tests/system/faults/
 
 soak: setup  ## run the unit SOAK_MINUTES (60) on the synthetic road; memory, fds, threads to var/soak
 	$(BIN)/python tools/soak.py

@@ -1,4 +1,4 @@
-"""Shared fixtures: a real Mosquitto broker, the repository's paths, the real-dev datasets."""
+"""Shared fixtures: a real Mosquitto broker, the real-dev datasets."""
 
 from __future__ import annotations
 
@@ -7,11 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.broker import MosquittoBroker
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-REAL_DEV = SHARED / "datasets" / "real-dev"
+from tests.support.broker import MosquittoBroker, free_port
+from tests.support.paths import REAL_DEV
+from tests.support.tls import client_certificate, make_ca_and_server
 
 
 @pytest.fixture
@@ -49,11 +47,51 @@ def real_dev() -> Path:
 def outage_broker(tmp_path: Path, broker: MosquittoBroker) -> Iterator[MosquittoBroker]:
     """A broker on `broker`'s port that keeps sessions (and queued messages) across its
     restarts, for outage tests."""
-    from tests.test_unit_support import persistent_broker
+    from tests.support.unit import persistent_broker
 
     instance = persistent_broker(tmp_path, broker)
     instance.start()
     try:
         yield instance
+    finally:
+        instance.stop()
+
+
+@pytest.fixture
+def tls_broker(tmp_path):
+    paths = make_ca_and_server(tmp_path)
+    port = free_port()
+    # Started as root, Mosquitto drops to its own user before reading the key; a test keeps
+    # root so it can read the key in pytest's private temporary folder.
+    instance = MosquittoBroker(
+        tmp_path,
+        extra_config=(
+            f"user root\nlistener {port} 127.0.0.1\ncafile {paths['ca']}\n"
+            f"certfile {paths['server']}\nkeyfile {paths['server-key']}\n"
+        ),
+    )
+    instance.start()
+    try:
+        yield port, paths["ca"]
+    finally:
+        instance.stop()
+
+
+@pytest.fixture
+def mtls_broker(tmp_path):
+    paths = make_ca_and_server(tmp_path)
+    client_cas, cert, key = client_certificate(tmp_path, paths)
+    port = free_port()
+    instance = MosquittoBroker(
+        tmp_path,
+        extra_config=(
+            f"user root\nlistener {port} 127.0.0.1\ncafile {client_cas}\n"
+            f"certfile {paths['server']}\nkeyfile {paths['server-key']}\n"
+            "require_certificate true\n"
+        ),
+    )
+    instance.start()
+    try:
+        yield port, paths["ca"], cert, key
     finally:
         instance.stop()

@@ -6,9 +6,9 @@ import io
 import os
 import pty
 import subprocess
-import sys
 
 from edge.progress import CLEAR_LINE, Progress, shown
+from tests.support.cli import anpr, start
 
 
 class FakeClock:
@@ -71,15 +71,16 @@ def test_shown_only_on_a_terminal_and_never_with_json():
 
 
 def run_synth(tmp_path, name: str, *extra: str, terminal: bool) -> tuple[int, str]:
-    """`anpr-edge synth` with stderr on a pseudo-terminal or a pipe; (exit code, stderr)."""
-    command = [sys.executable, "-m", "edge", "synth", "--out", str(tmp_path / name)]
-    command += ["--count", "4", "--seed", "3", "--size", "320x240", *extra]
+    """`anpr-edge synth` with stderr on a pseudo-terminal or a pipe; (exit code, stderr). A real
+    process either way: what it writes on stderr from its start to its end is the point."""
+    args = ["synth", "--out", str(tmp_path / name)]
+    args += ["--count", "4", "--seed", "3", "--size", "320x240", *extra]
     if not terminal:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        done = anpr(*args, process=True, timeout=120)
         return done.returncode, done.stderr
     leader, follower = pty.openpty()
     try:
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=follower)
+        process = start(*args, stdout=subprocess.DEVNULL, stderr=follower)
         os.close(follower)
         caught = b""
         while True:

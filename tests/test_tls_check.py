@@ -6,8 +6,6 @@ not a pair, readable by others), as `run` reports them at start."""
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
 
 import pytest
 
@@ -15,9 +13,9 @@ from edge.cli.run_cmd import check_tls_at_start
 from edge.config import load_config
 from edge.errors import UserError
 from edge.tls_check import check_tls_files, explain_tls_failure
-from tests.broker import MosquittoBroker, free_port
-from tests.conftest import REPO
-from tests.security_support import TestCA
+from tests.support.broker import MosquittoBroker, free_port
+from tests.support.cli import anpr
+from tests.support.security import TestCA
 
 
 @pytest.fixture
@@ -139,10 +137,7 @@ def test_run_names_a_missing_tls_file_and_its_key_before_starting(tmp_path, forc
     ca, unit, _, _ = force
     missing = tmp_path / "tls" / "unit.key"
     config = unit_config(tmp_path, ca.cert_path, unit.cert, missing)
-    result = subprocess.run(
-        [sys.executable, "-m", "edge", "run", "--config", str(config), "--duration", "1"],
-        capture_output=True, text=True, timeout=120, cwd=REPO,
-    )  # fmt: skip
+    result = anpr("run", "--config", str(config), "--duration", "1", process=True, timeout=120)
     assert result.returncode == 2
     assert result.stderr.splitlines()[-1] == (
         f"anpr-edge: error: mqtt.tls.key: {missing}: no such file"

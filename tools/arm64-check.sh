@@ -38,11 +38,11 @@ HELPER=tests/arm64/arm64_check.py
 # The fast subset: the real models (accuracy on fresh synthetic scenes), decoding, config,
 # hotlist bundles (Ed25519), tracking, the store, MQTT publishing and TLS against a real
 # Mosquitto, the systemd unit. About 6 minutes under emulation; the whole suite would take hours.
-TESTS=${ARM64_CHECK_TESTS:-tests/test_models.py tests/test_decoding.py tests/test_config.py
-  tests/test_dataset.py tests/test_hotlist_bundle.py tests/test_hotlist_trust.py
-  tests/test_unit_tracking.py tests/test_unit_store.py tests/test_unit_publisher.py
-  tests/test_broker_fixture.py tests/test_systemd_unit.py tests/test_ops_credentials.py
-  tests/test_hotlist_tls.py}
+TESTS=${ARM64_CHECK_TESTS:-tests/vision/test_models.py tests/vision/test_decoding.py
+  tests/config/test_config.py tests/test_dataset.py tests/hotlist/test_bundle.py
+  tests/hotlist/matching/test_trust.py tests/track/test_tracking.py tests/store/test_reads.py
+  tests/uplink/test_publisher.py tests/system/test_broker_fixture.py
+  tests/system/test_systemd_unit.py tests/ops/test_credentials.py tests/hotlist/sync/test_tls.py}
 # The Pi models whose CPU the emulator presents (QEMU_CPU) and whose /proc/cpuinfo the root sees.
 PI4_CPU=cortex-a72 PI5_CPU=cortex-a76
 

@@ -4,7 +4,7 @@
 million would take minutes. `sample_registrations` draws from exactly the same distribution —
 format by share, layout by weight, each position uniform over its alphabet, each restricted pair
 uniform over its allowed list (as `Layout.random_text` does) — but a whole layout's worth of
-plates per numpy call. tests/test_hotlist_sample.py checks it against the formats' own rules.
+plates per numpy call. tests/hotlist/test_sample.py checks it against the formats' own rules.
 """
 
 from __future__ import annotations

@@ -119,7 +119,7 @@ def _create_private(file: Path) -> None:
     Without them, another process (`anpr-edge reads`, `hotlist status`) closing its connection
     takes itself for the last one, checkpoints and deletes the WAL that this process goes on
     writing to: every later commit is invisible to others and lost at the next start (found by
-    tests/test_faults.py; SQLite's "How To Corrupt" §2.2)."""
+    tests/system/faults/test_store.py; SQLite's "How To Corrupt" §2.2)."""
     try:
         fd = os.open(file, os.O_RDWR | os.O_CREAT | os.O_EXCL, PRIVATE_MODE)
     except FileExistsError:
