@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--client-id", default="anpr.centre.ingest")
     parser.add_argument("--prefix", default="anpr/v1")
     parser.add_argument("--group", default="centre", help="the shared subscription's group")
+    parser.add_argument("--no-share", action="store_true",
+                        help="a plain subscription: one process takes everything (docs/fleet.md)")
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--stats-file", type=Path)
     parser.add_argument("--log-level", default="INFO")
@@ -42,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stop.set())
     settings = ConsumerSettings(
         args.host, args.port, args.ca, args.cert, args.key, args.client_id, args.dsn,
-        prefix=args.prefix, group=args.group, batch=args.batch, stats_file=args.stats_file,
+        prefix=args.prefix, group=None if args.no_share else args.group, batch=args.batch,
+        stats_file=args.stats_file,
     )  # fmt: skip
     Consumer(settings, stop).run()
     return 0

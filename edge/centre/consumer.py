@@ -9,9 +9,11 @@
   broker queues its share of the messages for it (up to `max_queued_messages`).
 - **Acknowledged once committed** (paho `manual_ack`): messages are checked
   (edge.centre.checks), stored in one PostgreSQL transaction per batch and only then
-  acknowledged. A crash before the commit means a redelivery, which the `read_id` key turns
-  into nothing (edge.centre.tables): each read is stored exactly once. A refused message is
-  counted, logged without its content and acknowledged (it would be refused again forever).
+  acknowledged. A batch is whatever arrived while the last one was being stored (up to
+  `batch`): nothing waits to fill it, so a hit alone goes straight in. A crash before the
+  commit means a redelivery, which the `read_id` key turns into nothing
+  (edge.centre.tables): each read is stored exactly once. A refused message is counted,
+  logged without its content and acknowledged (it would be refused again forever).
 - **Figures**: `stats()`; with `stats_file`, rewritten every second (0600).
 """
 
@@ -51,9 +53,8 @@ class ConsumerSettings:
     client_id: str  # the broker replaces it with the certificate's CN anyway
     dsn: str
     prefix: str = "anpr/v1"
-    group: str = "centre"
+    group: str | None = "centre"  # None: a plain (not shared) subscription, one process
     batch: int = 500
-    batch_wait_s: float = 0.05
     receive_maximum: int = 1000
     session_expiry_s: int = 86400
     keepalive_s: int = 30
@@ -96,10 +97,12 @@ class Consumer:
             log.error("broker refused the consumer: %s", reason_code)
             return
         self.counts.connects += 1
+        # on every CONNACK, also a resumed session: Mosquitto 2.0.11 keeps a session over a
+        # restart but not its shared subscriptions (docs/fleet.md)
         group, prefix = self.settings.group, self.settings.prefix
+        share = f"$share/{group}/" if group else ""
         for kind in ("hits", "reads"):
-            client.subscribe(f"$share/{group}/{prefix}/units/+/{kind}",
-                             options=SubscribeOptions(qos=1))  # fmt: skip
+            client.subscribe(f"{share}{prefix}/units/+/{kind}", options=SubscribeOptions(qos=1))
         self.connected.set()
 
     def run(self) -> None:
@@ -145,10 +148,9 @@ class Consumer:
             batch = [self.messages.get(timeout=0.2)]
         except queue.Empty:
             return []
-        deadline = time.monotonic() + self.settings.batch_wait_s
-        while len(batch) < self.settings.batch:
+        while len(batch) < self.settings.batch:  # what came while the last batch was stored
             try:
-                batch.append(self.messages.get(timeout=max(deadline - time.monotonic(), 0)))
+                batch.append(self.messages.get_nowait())
             except queue.Empty:
                 break
         return batch

@@ -133,18 +133,25 @@ class CentreBroker:
         return 0.0
 
 
-def socket_bytes(port: int, *, side: str) -> dict[tuple[str, str], tuple[int, int]]:
+def socket_bytes(
+    port: int, *, side: str, pids: set[int] | None = None
+) -> dict[tuple[str, str], tuple[int, int]]:
     """(bytes_sent, bytes_received) of every established TCP connection to `port` (`side`
-    "client": the clients' ends; "server": the broker's), keyed by (local, peer)."""
+    "client": the clients' ends, only those of processes `pids` if given; "server": the
+    broker's), keyed by (local, peer)."""
     flt = f"( dport = :{port} )" if side == "client" else f"( sport = :{port} )"
-    out = subprocess.run(["ss", "-tinH", "state", "established", flt],
+    out = subprocess.run(["ss", "-tinpH", "state", "established", flt],
                          capture_output=True, text=True, timeout=30, check=True).stdout  # fmt: skip
     found: dict[tuple[str, str], tuple[int, int]] = {}
     key: tuple[str, str] | None = None
     for line in out.splitlines():
         if not line.startswith((" ", "\t")):
             words = line.split()
+            users = words[-1] if words[-1].startswith("users:") else ""
+            words = words[:-1] if users else words
             key = (words[-2], words[-1])
+            if pids is not None and not any(f"pid={pid}," in users for pid in pids):
+                key = None
             continue
         if key is None:
             continue

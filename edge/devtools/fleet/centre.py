@@ -30,9 +30,12 @@ ISSUED_AT = "2026-12-01T00:00:00Z"
 
 
 class Centre:
-    def __init__(self, folder: Path, consumers: int = 2, *, pg_fsync: bool = True):
-        if not 2 <= consumers <= 4:
-            raise ValueError("2 to 4 consumer processes (anpr.centre.ingest-1 … -4 in the ACL)")
+    def __init__(self, folder: Path, consumers: int = 2, *, pg_fsync: bool = True,
+                 share: bool = True):  # fmt: skip
+        if not (2 if share else 1) <= consumers <= (4 if share else 1):
+            raise ValueError("2 to 4 shared consumers (anpr.centre.ingest-1 … -4 in the ACL), "
+                             "or 1 not shared")  # fmt: skip
+        self.share = share
         self.folder = folder
         self.ca = ForceCA(folder / "pki")
         self.broker = CentreBroker(folder / "broker", self.ca)
@@ -62,7 +65,7 @@ class Centre:
              "--port", str(self.broker.port), "--ca", str(self.ca.cert_path),
              "--cert", str(identity.cert), "--key", str(identity.key), "--dsn", self.pg.dsn(),
              "--client-id", identity.cn, "--stats-file", str(self.stats_path(identity)),
-             "--log-level", "WARNING"],
+             "--log-level", "WARNING", *([] if self.share else ["--no-share"])],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])},
         )  # fmt: skip

@@ -1,5 +1,8 @@
 """Synthetic reads and hits in place of the camera pipeline: records as the pipeline makes
-them (edge.records), with a plate patch JPEG of a realistic size (1–2 KB) and no overview."""
+them (edge.records), each with a plate patch: a plate drawn by the synthetic generator
+(edge.synth), grey as under infrared, padded as the unit crops it and encoded by the unit's
+own patch encoder (edge.unit.images: ≤ 3 KB, so 1.3–3 KB), and no overview image (the unit's
+default, `storage.keep_overview` off)."""
 
 from __future__ import annotations
 
@@ -9,22 +12,23 @@ import cv2
 import numpy as np
 
 from edge.hotlist.sample import sample_registrations
+from edge.plates.formats import random_registration
 from edge.records import Hit, HotlistEntry, HotlistMatch, PlateRead, new_read_id
+from edge.synth.plate import render_plate
+from edge.unit.images import patch_jpeg
 
 MODELS = (("detector", "1.1.0"), ("recogniser", "2.1.0"))
 
 
 def make_patches(rng: np.random.Generator, count: int = 16) -> list[bytes]:
-    """Grey 160×48 plate-like crops (dark glyph blocks on light, with noise) as JPEG."""
+    """Plate patches 28–44 pixels high, with a little sensor noise."""
     patches = []
     for _ in range(count):
-        image = np.full((48, 160), 200, np.uint8)
-        for x in range(8, 150, 20):
-            image[10:38, x : x + 12] = rng.integers(20, 60)
-        image = np.clip(image + rng.normal(0, 12, image.shape), 0, 255).astype(np.uint8)
-        ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
-        assert ok
-        patches.append(data.tobytes())
+        plate = render_plate(rng, random_registration(rng), int(rng.integers(28, 44)))
+        grey = cv2.cvtColor(plate.image, cv2.COLOR_BGR2GRAY)
+        grey = cv2.copyMakeBorder(grey, 6, 6, 14, 14, cv2.BORDER_REPLICATE)
+        grey = np.clip(grey + rng.normal(0, 4, grey.shape), 0, 255).astype(np.uint8)
+        patches.append(patch_jpeg(grey))
     return patches
 
 

@@ -23,6 +23,7 @@ class FleetOptions:
     rate: float = 1.0  # reads per second per unit
     hit_share: float = 0.01
     consumers: int = 2
+    share: bool = True  # the consumers' subscriptions: shared, or one process not shared
     snapshot_units: int = 50  # units that also take the large list (memory: ~90 MB each)
     seed: int = 1
     pg_fsync: bool = True
@@ -32,7 +33,9 @@ class FleetOptions:
 class Fleet:
     def __init__(self, folder: Path, options: FleetOptions):
         self.folder, self.options = folder, options
-        self.centre = Centre(folder / "centre", options.consumers, pg_fsync=options.pg_fsync)
+        self.centre = Centre(
+            folder / "centre", options.consumers, pg_fsync=options.pg_fsync, share=options.share
+        )
         self.pipes: list = []
         self.processes: list = []
         self.idle_broker_rss_mb = 0.0
@@ -98,6 +101,9 @@ class Fleet:
         for pipe in self.pipes:
             out.extend(self._ask(pipe, ("status", full)))
         return out
+
+    def worker_pids(self) -> set[int]:
+        return {p.pid for p in self.processes}
 
     def set_rate(self, reads_per_s: float, hit_share: float | None = None) -> None:
         share = self.options.hit_share if hit_share is None else hit_share
