@@ -71,6 +71,7 @@ class Stats:
     refused: int = 0
     batches: int = 0
     connects: int = 0
+    subscribed: int = 0  # SUBACKs (two a connection: hits and reads)
     pg_errors: int = 0
     started: float = field(default_factory=time.time)
 
@@ -91,6 +92,7 @@ class Consumer:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = lambda c, u, f, rc, p: self.connected.clear()
         self.client.on_message = lambda c, u, message: self.messages.put(message)
+        self.client.on_subscribe = self._on_subscribe
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
@@ -105,6 +107,13 @@ class Consumer:
             client.subscribe(f"{share}{prefix}/units/+/{kind}", options=SubscribeOptions(qos=1))
         self.connected.set()
 
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        if any(code.is_failure for code in reason_codes):
+            log.error("broker refused a subscription: %s", reason_codes)
+        else:
+            self.counts.subscribed += 1
+        self.next_stats = 0.0  # say so at once
+
     def run(self) -> None:
         conn = self._pg()
         create_tables(conn)
@@ -115,14 +124,14 @@ class Consumer:
                                   keepalive=self.settings.keepalive_s, clean_start=False,
                                   properties=props)  # fmt: skip
         self.client.loop_start()
-        next_stats = 0.0
+        self.next_stats = 0.0
         try:
             while not self.stop.is_set():
                 batch = self._take()
                 if batch:
                     conn = self._store(conn, batch)
-                if self.settings.stats_file and time.monotonic() >= next_stats:
-                    next_stats = time.monotonic() + 1.0
+                if self.settings.stats_file and time.monotonic() >= self.next_stats:
+                    self.next_stats = time.monotonic() + 1.0
                     self._write_stats()
         finally:
             self.client.disconnect()  # orderly: the session (and its queue) stays

@@ -52,11 +52,18 @@ class Centre:
     def unit_identity(self, unit_id: str) -> Identity:
         return self.ca.issue(unit_id)
 
-    def start(self) -> None:
+    def start(self, timeout_s: float = 60.0) -> None:
+        """The broker, PostgreSQL and the consumers, once each consumer has subscribed."""
         self.broker.start()
         self.pg.start()
         for identity in self.ingest:
             self.consumers.append(self._consumer(identity))
+
+        def subscribed() -> bool:
+            return all(s.get("subscribed", 0) >= 2 for s in self.consumer_stats())
+
+        if wait_for(subscribed, timeout_s, 0.1) is None:
+            raise RuntimeError(f"the consumers did not subscribe: see {self.folder}/*.log")
 
     def _consumer(self, identity: Identity) -> subprocess.Popen[bytes]:
         log = open(self.folder / f"{identity.cn}.log", "ab")  # noqa: SIM115 (the child's)
