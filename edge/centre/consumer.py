@@ -88,7 +88,9 @@ class Consumer:
         self.client.connect_timeout = settings.connect_timeout_s
         self.client.tls_set(ca_certs=str(settings.ca), certfile=str(settings.cert),
                             keyfile=str(settings.key))  # fmt: skip
-        self.client.reconnect_delay_set(1, 15)
+        # back within 2 s of the broker: before most units, whose back-off grows to 15 s (a
+        # shared subscription lost in a broker restart is renewed sooner: docs/fleet.md)
+        self.client.reconnect_delay_set(1, 2)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = lambda c, u, f, rc, p: self.connected.clear()
         self.client.on_message = lambda c, u, message: self.messages.put(message)

@@ -182,6 +182,7 @@ def reconciliation(fleet: Fleet, timeout_s: float) -> dict:
     per_unit = dict(fleet.centre.query("SELECT unit_id, count(*) FROM reads GROUP BY unit_id"))
     mismatched = [s["unit"] for s in fleet.statuses()
                   if per_unit.get(s["unit"], 0) != s["produced"]["reads"]]  # fmt: skip
+    time.sleep(1.5)  # the consumers rewrite their figures every second
     consumers = fleet.centre.consumer_stats()
     return {
         "reads_produced": target["reads"], "reads_stored": stored["reads"],
