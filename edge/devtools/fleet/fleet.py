@@ -105,6 +105,17 @@ class Fleet:
     def worker_pids(self) -> set[int]:
         return {p.pid for p in self.processes}
 
+    def process_groups(self) -> dict[str, set[int]]:
+        """The simulation's own processes by role, for their CPU and memory."""
+        from edge.devtools.procstat import children
+
+        centre = self.centre
+        return {
+            "units (simulation workers)": self.worker_pids(),
+            "consumers": {p.pid for p in centre.consumers},
+            "postgresql": children(centre.pg.process.pid) if centre.pg.process else set(),
+        }
+
     def set_rate(self, reads_per_s: float, hit_share: float | None = None) -> None:
         share = self.options.hit_share if hit_share is None else hit_share
         for pipe in self.pipes:

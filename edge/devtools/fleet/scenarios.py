@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 
+from edge.devtools import procstat
 from edge.devtools.centre_broker import bytes_between, socket_bytes
 
 from .centre import wait_for
@@ -40,6 +41,8 @@ def steady(fleet: Fleet, seconds: float, warmup_s: float = 10.0) -> dict:
     fleet.set_rate(fleet.options.rate)
     time.sleep(warmup_s)
     pids = fleet.worker_pids()
+    groups = fleet.process_groups()
+    others0 = {name: procstat.cpu_s(group) for name, group in groups.items()}
     t0, cpu0 = time.time(), broker.cpu_s()
     before = socket_bytes(port, side="client", pids=pids)
     pg0 = fleet.centre.counts()
@@ -49,6 +52,11 @@ def steady(fleet: Fleet, seconds: float, warmup_s: float = 10.0) -> dict:
         rss.append(broker.rss_mb())
     t1, cpu1 = time.time(), broker.cpu_s()
     after = socket_bytes(port, side="client", pids=pids)
+    others = {
+        name: {"cpu_percent": round((procstat.cpu_s(group) - others0[name]) / (t1 - t0) * 100, 1),
+               "rss_mb": round(procstat.rss_mb(group), 1)}
+        for name, group in fleet.process_groups().items()
+    }  # fmt: skip
     pg1 = fleet.centre.counts()
     span = t1 - t0
     sent, received = bytes_between(before, after)
@@ -71,10 +79,16 @@ def steady(fleet: Fleet, seconds: float, warmup_s: float = 10.0) -> dict:
         "uplink_bytes_per_unit_per_day": round(sent_per_unit(sent, n, span)),
         "downlink_bytes_per_unit_per_day": round(sent_per_unit(received, n, span)),
         "connections_measured": sum(1 for k in after if k in before),
+        "uplink_bytes_per_message": round(sent / max(_rows(pg1) - _rows(pg0), 1)),
+        "processes": others,
         "centre_rows_per_s": round(
             (pg1["reads"] + pg1["hits"] - pg0["reads"] - pg0["hits"]) / span, 1
         ),
     }
+
+
+def _rows(counts: dict[str, int]) -> int:
+    return counts["reads"] + counts["hits"]
 
 
 def sent_per_unit(total: int, units: int, span: float) -> float:
