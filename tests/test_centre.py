@@ -188,3 +188,24 @@ def test_mosquitto_2_0_drops_shared_subscriptions_over_a_restart(tmp_path: Path)
     finally:
         broker.stop()
     assert got == {"anpr.centre.ingest-1": 0, "anpr.centre.ingest-2": 1}
+
+
+def test_a_consumer_killed_mid_stream_loses_nothing_and_stores_nothing_twice(
+    centre: Centre,
+) -> None:
+    """SIGKILL one consumer while reads stream in, then start it again on its session: what
+    it held unacknowledged comes again, and is stored once."""
+    client = unit(centre, "unit-k")
+    items = payloads("unit-k", 300)
+    victim = centre.consumers[0]
+    send(client, "unit-k", items[:150])
+    victim.kill()
+    victim.wait(timeout=10)
+    send(client, "unit-k", items[150:])
+    client.close()
+    centre.consumers[0] = centre._consumer(centre.ingest[0])  # the same certificate, session
+    assert wait_for(lambda: rows(centre, "SELECT count(*) FROM reads WHERE unit_id = 'unit-k'")
+                    == [(300,)], 60), rows(centre, "SELECT count(*) FROM reads "
+                                                   "WHERE unit_id = 'unit-k'")  # fmt: skip
+    time.sleep(1.0)
+    assert rows(centre, "SELECT count(*) FROM reads WHERE unit_id = 'unit-k'") == [(300,)]
