@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     add("--consumers", type=int, default=2)
     add("--no-share", action="store_true", help="one consumer, a plain subscription")
     add("--timeout-s", type=float, default=900.0, help="for each wait")
-    add("--only", default="steady,delta,snapshot,stall,outage,reconciliation",
+    add("--only", default="steady,delta,snapshot,stall,outage,reconciliation,storm,after_storm",
         help="the scenarios to run, comma-separated, in their fixed order")
     add("--workdir", type=Path)
     add("--out", type=Path)
@@ -77,8 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if args.out:
         args.out.write_text(text + "\n")
-    ok = report.get("reconciliation")
-    return 0 if ok is None or ok["reads_produced"] == ok["reads_stored"] else 1
+    checks = [report[k] for k in ("reconciliation", "after_storm") if k in report]
+    return 0 if all(c["reads_lost"] == 0 and c["hits_lost"] == 0 for c in checks) else 1
 
 
 def steps(fleet: Fleet, args, options: FleetOptions) -> list:
@@ -101,6 +101,8 @@ def steps(fleet: Fleet, args, options: FleetOptions) -> list:
         ("stall", lambda: scenarios.stall(fleet, args.stall_s, wait)),
         ("outage", lambda: scenarios.outage(fleet, args.outage_s, wait)),
         ("reconciliation", lambda: scenarios.reconciliation(fleet, wait)),
+        ("storm", lambda: scenarios.storm(fleet, wait)),
+        ("after_storm", lambda: scenarios.reconciliation(fleet, wait)),
     ]
 
 

@@ -185,6 +185,42 @@ def outage(fleet: Fleet, seconds: float, timeout_s: float) -> dict:
     }
 
 
+def storm(fleet: Fleet, timeout_s: float, after_s: float = 20.0) -> dict:
+    """Under steady traffic the broker is restarted at once: every unit (back-off 1 s after a
+    lost connection) and every consumer reconnect together. How long until all are back, the
+    broker's CPU meanwhile, and the hits of the next `after_s` seconds at the centre."""
+    broker, n = fleet.centre.broker, fleet.options.units
+    fleet.set_rate(fleet.options.rate)
+    time.sleep(5.0)
+    t_wall = time.time()
+    broker.stop()
+    t0 = time.monotonic()
+    broker.start()
+    cpu0 = broker.cpu_s()
+    half = full = None
+    while time.monotonic() - t0 < timeout_s:
+        connected = fleet.totals()["connected"]
+        if half is None and connected * 2 >= n:
+            half = time.monotonic() - t0
+        if connected == n:
+            full = time.monotonic() - t0
+            break
+        time.sleep(0.25)
+    cpu_span = time.monotonic() - t0
+    cpu = broker.cpu_s() - cpu0
+    time.sleep(after_s)
+    time.sleep(3.0)
+    return {
+        "units": n,
+        "half_reconnected_s": None if half is None else round(half, 1),
+        "all_reconnected_s": None if full is None else round(full, 1),
+        "broker_cpu_percent_while_reconnecting": round(cpu / max(cpu_span, 0.01) * 100, 1),
+        "hit_latency_store_to_centre_ms": pct(
+            centre_latencies_ms(fleet, t_wall, t_wall + after_s)
+        ),
+    }
+
+
 def reconciliation(fleet: Fleet, timeout_s: float) -> dict:
     """Traffic stopped: every produced read and hit is at the centre, once."""
     fleet.set_rate(0.0)

@@ -53,7 +53,7 @@ class UnitSpec:
     lists: tuple[str, ...]
     location: tuple[float, float]
     prefix: str = "anpr/v1"
-    max_bundle_bytes: int = 64 * 1024 * 1024
+    max_bundle_bytes: int = 512 * 1024 * 1024  # the unit's default, hotlist.max_bundle_mb
 
 
 class SimUnit:
