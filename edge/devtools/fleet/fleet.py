@@ -64,9 +64,8 @@ class Fleet:
         self.idle_broker_rss_mb = self.centre.broker.rss_mb()
         specs = self.specs()
         context = multiprocessing.get_context("spawn")
-        per = -(-len(specs) // self.options.workers)
         for w in range(self.options.workers):
-            part = specs[w * per : (w + 1) * per]
+            part = specs[w :: self.options.workers]  # round robin: the large list's units too
             if not part:
                 continue
             ours, theirs = context.Pipe()
