@@ -3,6 +3,7 @@ Each returns a dict of figures; times are wall-clock seconds on this one machine
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -62,6 +63,8 @@ def steady(fleet: Fleet, seconds: float, warmup_s: float = 10.0) -> dict:
     sent, received = bytes_between(before, after)
     statuses = fleet.statuses(full=True)
     puback = [ms for s in statuses for ms in s["hit_latency_ms"]]
+    owed = sum(s["owed"] for s in statuses)
+    load = [round(x, 2) for x in os.getloadavg()]
     time.sleep(3.0)  # the last hits of the window reach PostgreSQL
     rss_mb = max(rss) if rss else broker.rss_mb()
     return {
@@ -81,6 +84,8 @@ def steady(fleet: Fleet, seconds: float, warmup_s: float = 10.0) -> dict:
         "connections_measured": sum(1 for k in after if k in before),
         "uplink_bytes_per_message": round(sent / max(_rows(pg1) - _rows(pg0), 1)),
         "processes": others,
+        "units_owed_at_end": owed,
+        "load_average_at_end": load,
         "centre_rows_per_s": round(
             (pg1["reads"] + pg1["hits"] - pg0["reads"] - pg0["hits"]) / span, 1
         ),
