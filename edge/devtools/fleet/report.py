@@ -42,8 +42,9 @@ def rows(r: dict) -> list[tuple[str, str]]:
         if f:
             out.append((
                 f"{label}: {f['kind']} {f['list']} v{f['version']}, {f['bundle_bytes']:,} bytes",
-                f"applied by {f['applied_by']}/{f['units']} units: {_p(f['applied_s'], 's')} "
-                f"after the publish; broker sent {f['broker_bytes_sent'] / 1e6:,.1f} MB",
+                f"received by every unit {_p(f.get('received_s'), 's')}; applied by "
+                f"{f['applied_by']}/{f['units']} {_p(f['applied_s'], 's')} after the publish; "
+                f"broker sent {f['broker_bytes_sent'] / 1e6:,.1f} MB",
             ))  # fmt: skip
     sl = r.get("stall")
     if sl:

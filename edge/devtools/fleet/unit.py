@@ -68,6 +68,11 @@ class SimUnit:
         broker = BrokerSettings(spec.host, spec.port, spec.unit_id, tls=True, ca=spec.ca,
                                 cert=spec.cert, key=spec.key, keepalive_s=30)  # fmt: skip
         self.connection = Connection(broker)
+        # when each hotlist bundle arrived (wall clock), before the sync spools it: the first
+        # matching route takes a message, so this one goes in ahead of the sync's and hands
+        # every message on to the sync's intake
+        self.arrivals: list[tuple[str, float]] = []
+        self.connection.route(f"{spec.prefix}/hotlists/#", self._arrived)
         self.holder = IndexHolder()
         self.sync = HotlistSync(
             SyncSettings(spec.prefix, spec.lists, str(hotlists), spec.max_bundle_bytes),
@@ -95,6 +100,10 @@ class SimUnit:
             on_release=self.publisher.release_store,
         )
         self.threads: list[threading.Thread] = []
+
+    def _arrived(self, message) -> None:
+        self.arrivals.append((message.topic, time.time()))
+        self.sync.intake.on_message(message)
 
     def start(self) -> None:
         self.sync.start()
@@ -132,6 +141,7 @@ class SimUnit:
             "owed": self.owed(),
             "versions": self.holder.versions(),
             "errors": self.counters.errors + self.connection.errors,
+            "arrivals": list(self.arrivals),
         }  # fmt: skip
 
     def stop(self) -> None:
