@@ -77,7 +77,9 @@ def _counted(out: list, c: dict | None, label: str) -> None:
             f"reads produced {c['reads_produced']:,}, stored {c['reads_stored']:,} "
             f"(lost {c['reads_lost']}); hits {c['hits_produced']:,} / {c['hits_stored']:,} "
             f"(lost {c['hits_lost']}); redeliveries dropped {c['redeliveries_dropped']}; "
-            f"per consumer {c['per_consumer_received']}")))
+            f"per consumer {c['per_consumer_received']}; the centre's last "
+            f"{c.get('centre_backlog_at_stop', 0):,} in {c.get('centre_drain_s')} s "
+            f"({c.get('centre_drain_rows_per_s')} rows/s)")))
 
 
 def main(argv: list[str] | None = None) -> int:

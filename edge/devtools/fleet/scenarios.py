@@ -235,10 +235,12 @@ def storm(fleet: Fleet, timeout_s: float, after_s: float = 20.0) -> dict:
 def reconciliation(fleet: Fleet, timeout_s: float) -> dict:
     """Traffic stopped: every produced read and hit is at the centre, once."""
     fleet.set_rate(0.0)
+    t0, rows0 = time.monotonic(), _rows(fleet.centre.counts())
     wait_for(lambda: fleet.totals()["owed"] == 0, timeout_s, 0.5)
     totals = fleet.totals()
     target = {"reads": totals["produced_reads"], "hits": totals["produced_hits"]}
-    wait_for(lambda: fleet.centre.counts() == target, timeout_s, 0.5)
+    done = wait_for(lambda: fleet.centre.counts() == target, timeout_s, 0.25)
+    drain_s = time.monotonic() - t0
     stored = fleet.centre.counts()
     per_unit = dict(fleet.centre.query("SELECT unit_id, count(*) FROM reads GROUP BY unit_id"))
     mismatched = [s["unit"] for s in fleet.statuses()
@@ -248,6 +250,10 @@ def reconciliation(fleet: Fleet, timeout_s: float) -> dict:
     return {
         "reads_produced": target["reads"], "reads_stored": stored["reads"],
         "hits_produced": target["hits"], "hits_stored": stored["hits"],
+        "centre_backlog_at_stop": _rows(target) - rows0,
+        "centre_drain_s": round(drain_s, 1) if done is not None else None,
+        "centre_drain_rows_per_s": round((_rows(stored) - rows0) / drain_s, 1)
+        if done is not None and _rows(target) - rows0 >= 1000 else None,
         "reads_lost": target["reads"] - stored["reads"],
         "hits_lost": target["hits"] - stored["hits"],
         "units_mismatched": mismatched,
