@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     add("--steady-s", type=float, default=120.0)
     add("--delta-entries", type=int, default=10_000)
     add("--snapshot-entries", type=int, default=1_000_000)
-    add("--snapshot-units", type=int, default=50, help="units that take the large list")
+    add("--snapshot-units", type=int, default=20, help="units that take the large list")
     add("--stall-s", type=float, default=60.0)
     add("--outage-s", type=float, default=60.0)
     add("--consumers", type=int, default=2)

@@ -24,7 +24,7 @@ class FleetOptions:
     hit_share: float = 0.01
     consumers: int = 2
     share: bool = True  # the consumers' subscriptions: shared, or one process not shared
-    snapshot_units: int = 50  # units that also take the large list (memory: ~90 MB each)
+    snapshot_units: int = 20  # units that also take the large list (memory: ~90 MB each)
     seed: int = 1
     pg_fsync: bool = True
     lists: tuple[str, ...] = field(default=("ops", "national"))
