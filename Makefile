@@ -69,3 +69,11 @@ bench-report: setup  ## measure the unit (vision, pipeline, latency, hotlist 1M+
 
 real-data: setup  ## build the real training set (fetch + reserved check + teacher labels; data outside the repo)
 	nice $(BIN)/python -m training.real_data build --out $(or $(REAL_DATA),/work/data/real-train)
+
+.PHONY: fleet fleet-small
+
+fleet: setup  ## the fleet simulation: FLEET_UNITS (200) units, one Mosquitto, the centre into PostgreSQL; figures to docs/fleet.json (~25 min on 2 cores)
+	nice $(BIN)/python -m edge.devtools.fleet --units $(or $(FLEET_UNITS),200) --out docs/fleet.json $(FLEET_ARGS)
+
+fleet-small: setup  ## the same at 5 units with short scenarios (~2 min)
+	$(BIN)/python -m edge.devtools.fleet --units 5 --workers 1 --steady-s 20 --snapshot-entries 100000 --snapshot-units 2 --stall-s 10 --outage-s 10

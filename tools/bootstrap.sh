@@ -6,9 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
-# mosquitto: the broker the tests and the demo talk to; shellcheck: the installer's lint test;
-# fonts: faces for the synthetic plates.
-APT_PACKAGES=(mosquitto mosquitto-clients shellcheck fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf
+# mosquitto: the broker the tests and the demo talk to; postgresql: the reference centre's
+# database (tests and `make fleet` start their own server; the package's own cluster is not
+# used); shellcheck: the installer's lint test; fonts: faces for the synthetic plates.
+APT_PACKAGES=(mosquitto mosquitto-clients postgresql shellcheck fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf
   fonts-opendin fonts-bebas-neue fonts-urw-base35 fonts-roboto-unhinted fonts-routed-gothic
   fonts-league-spartan fonts-b612)
 if ! "$PYTHON" -c 'import ensurepip' 2>/dev/null; then

@@ -1,0 +1,79 @@
+"""The fleet simulation at small N (issue 15; `make fleet` runs it at hundreds of units):
+simulated units running the unit's own uplink, store writer and hotlist sync over mutual TLS
+against Mosquitto on the committed centre configuration, the reference consumers into
+PostgreSQL. Each scenario's figures must be there and make sense, and every read produced
+must be stored at the centre exactly once."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("psycopg", reason="psycopg (the centre extra) is not installed")
+
+from edge.devtools.centre_broker import find_mosquitto
+from edge.devtools.fleet import scenarios
+from edge.devtools.fleet.fleet import Fleet, FleetOptions
+from edge.devtools.postgres import find_bin
+
+pytestmark = [
+    pytest.mark.broker,
+    pytest.mark.skipif(find_bin() is None, reason="PostgreSQL is not installed"),
+    pytest.mark.skipif(find_mosquitto() is None, reason="mosquitto is not installed"),
+]
+UNITS = [f"sim-{i:04d}" for i in range(1, 4)]
+
+
+def run(fleet: Fleet, steps):
+    try:
+        ready = fleet.start({"ops": 50, "national": 200}, timeout_s=60)
+        assert ready > 0, "every unit connected and holding its lists"
+        return [step() for step in steps]
+    finally:
+        fleet.stop()
+
+
+def test_small_fleet_shared_consumers(tmp_path) -> None:
+    fleet = Fleet(tmp_path, FleetOptions(units=3, workers=1, rate=4.0, hit_share=0.2,
+                                         snapshot_units=2, pg_fsync=False))  # fmt: skip
+    steady, delta, snapshot, stall, final = run(fleet, [
+        lambda: scenarios.steady(fleet, 8.0, warmup_s=2.0),
+        lambda: scenarios.fanout(fleet, fleet.centre.delta("ops", 1, 2, 500, seed=5), "ops", 2,
+                                 UNITS, 60),
+        lambda: scenarios.fanout(fleet, fleet.centre.snapshot("national", 2, 5000, seed=6),
+                                 "national", 2, UNITS[:2], 60),
+        lambda: scenarios.stall(fleet, 3.0, 60),
+        lambda: scenarios.reconciliation(fleet, 60),
+    ])  # fmt: skip
+    assert steady["hit_latency_store_to_centre_ms"]["n"] >= 1
+    assert 0 < steady["hit_latency_store_to_centre_ms"]["p50"] < 5000
+    assert steady["connections_measured"] == 3
+    # 4 reads/s of ~4.5 KB each: tens of MB a day, not kilobytes and not gigabytes
+    assert 20e6 < steady["uplink_bytes_per_unit_per_day"] < 1e10
+    assert steady["broker_cpu_percent"] >= 0 and steady["broker_rss_mb"] > 0
+    for fan, units in ((delta, 3), (snapshot, 2)):
+        assert fan["complete"] and fan["applied_by"] == units, fan
+        assert fan["broker_bytes_sent"] >= units * fan["bundle_bytes"], fan
+    assert stall["catch_up_s"] is not None and stall["ingest_rows_per_s"] > 0
+    assert stall["hit_latency_store_to_centre_ms"] is None or \
+        stall["hit_latency_store_to_centre_ms"]["max"] > 1000  # fmt: skip
+    assert final["reads_produced"] > 50 and final["reads_lost"] == 0
+    assert final["hits_produced"] > 0 and final["hits_lost"] == 0
+    assert final["units_mismatched"] == [] and final["refused"] == 0
+    assert min(final["per_consumer_received"]) > 0, "both consumers took a share"
+
+
+def test_broker_restart_with_backlogs_loses_nothing_with_a_plain_subscription(tmp_path) -> None:
+    fleet = Fleet(tmp_path, FleetOptions(units=3, workers=1, rate=4.0, hit_share=0.2,
+                                         consumers=1, share=False, snapshot_units=0,
+                                         pg_fsync=False))  # fmt: skip
+
+    def outage():
+        fleet.set_rate(4.0)
+        return scenarios.outage(fleet, 4.0, 60)
+
+    result, final = run(fleet, [outage, lambda: scenarios.reconciliation(fleet, 60)])
+    assert result["owed_when_broker_returned"] > 0, "the units held backlogs"
+    assert result["all_reconnected_s"] is not None and result["all_drained_s"] is not None
+    assert final["reads_lost"] == 0 and final["hits_lost"] == 0
+    assert final["reads_stored"] == final["reads_produced"] > 0
+    assert final["units_mismatched"] == [] and final["unit_errors"] == 0
