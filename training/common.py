@@ -48,11 +48,28 @@ def freeze_batch_norm(model) -> None:
             layer.trainable = False
 
 
-def add_freeze_option(parser: argparse.ArgumentParser) -> None:
+def add_fine_tune_options(
+    parser: argparse.ArgumentParser, *, real_help: str, real_share: float, valid_help: str
+) -> None:
+    """What both scripts take to start from weights and mix in real data."""
+    parser.add_argument("--init", help="weights to start from (a previous stage, fine-tuning)")
+    parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
     parser.add_argument(
         "--freeze-bn",
         action="store_true",
         help="keep batch norm as it is (weights recovered by training.tflite_weights)",
+    )
+    parser.add_argument(
+        "--real",
+        help="a labelled dataset folder (DESIGN §1) of real photos, its train split only "
+        f"(e.g. /work/data/real-train/train): {real_help}",
+    )
+    parser.add_argument(
+        "--real-share", type=float, default=real_share, help="the real samples' share of a batch"
+    )
+    parser.add_argument("--real-valid", help=f"a real dataset folder to watch ({valid_help})")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="TensorFlow intra- and inter-op threads (0: all)"
     )
 
 

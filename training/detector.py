@@ -18,7 +18,7 @@ import numpy as np
 from edge.vision import heatmap
 from edge.vision.preprocess import DETECTOR_SIZE, PACK, pack
 from training import data
-from training.common import add_freeze_option, freeze_batch_norm, parse_args, step_clock
+from training.common import add_fine_tune_options, freeze_batch_norm, parse_args, step_clock
 
 
 def build_model(width: int, height: int, batch_size: int | None = None):
@@ -304,20 +304,11 @@ def add_scene_options(parser) -> None:
     parser.add_argument("--size", default="384x288", help="training scene size WxH")
     parser.add_argument("--region", default="mixed", choices=("mixed", "gb", "foreign", "half"))
     parser.add_argument("--max-plate", type=int, default=110, help="largest plate height, px")
-    parser.add_argument("--init", help="weights to start from (a previous stage)")
-    parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
-    add_freeze_option(parser)
-    parser.add_argument(
-        "--real",
-        help="a labelled dataset folder (DESIGN §1) of real photos, its train split only "
-        "(e.g. /work/data/real-train/train): every annotated box is a target",
-    )
-    parser.add_argument(
-        "--real-share", type=float, default=0.5, help="real scenes' share of a batch"
-    )
-    parser.add_argument("--real-valid", help="a real dataset folder to watch, never trained on")
-    parser.add_argument(
-        "--threads", type=int, default=0, help="TensorFlow intra- and inter-op threads (0: all)"
+    add_fine_tune_options(
+        parser,
+        real_help="every annotated box is a target",
+        real_share=0.5,
+        valid_help="recall, never trained on",
     )
     parser.add_argument("--tag", default="", help="suffix of this stage's checkpoint files")
     parser.add_argument(

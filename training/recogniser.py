@@ -17,7 +17,7 @@ import numpy as np
 
 from edge.vision.preprocess import RECOGNISER_PACK, pack
 from training import data
-from training.common import add_freeze_option, freeze_batch_norm, parse_args, step_clock
+from training.common import add_fine_tune_options, freeze_batch_norm, parse_args, step_clock
 
 SEQUENCE = 40
 CLASSES = 1 + len(data.CHARSET)
@@ -256,27 +256,16 @@ def main(argv=None) -> None:
 
 
 def add_options(parser) -> None:
-    parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
-    parser.add_argument("--init", help="weights to start from (fine-tuning)")
-    add_freeze_option(parser)
+    add_fine_tune_options(
+        parser,
+        real_help="plates with text, cut as the unit cuts them",
+        real_share=0.25,
+        valid_help="exact reads, never trained on",
+    )
     parser.add_argument(
         "--row-samples", type=int, default=0, help="row crops of two-row plates (0: none)"
     )
     parser.add_argument("--row-share", type=float, default=0.25, help="their share of a batch")
-    parser.add_argument(
-        "--real",
-        help="a labelled dataset folder (DESIGN §1) of real photos, its train split only "
-        "(e.g. /work/data/real-train/train): plates with text, cut as the unit cuts them",
-    )
-    parser.add_argument(
-        "--real-share", type=float, default=0.25, help="real crops' share of each batch"
-    )
-    parser.add_argument(
-        "--real-valid", help="a real dataset folder to watch (exact reads), never trained on"
-    )
-    parser.add_argument(
-        "--threads", type=int, default=0, help="TensorFlow intra- and inter-op threads (0: all)"
-    )
 
 
 if __name__ == "__main__":
