@@ -52,8 +52,9 @@ def rows(r: dict) -> list[tuple[str, str]]:
             (
                 "consumers stalled",
                 (
-                    f"{sl['stalled_s']} s: {sl['queued_at_broker']:,} messages queued at the broker "
-                    f"(+{sl['broker_rss_growth_mb']} MB), units still owed {sl['units_owed_at_resume']}; "
+                    f"{sl['stalled_s']} s: {sl['queued_at_broker']:,} messages queued at the "
+                    f"broker (+{sl['broker_rss_growth_mb']} MB), units still owed "
+                    f"{sl['units_owed_at_resume']}; "
                     f"caught up in {sl['catch_up_s']} s at **{sl['ingest_rows_per_s']:,} rows/s**; "
                     f"hits meanwhile at the centre {_p(sl['hit_latency_store_to_centre_ms'])}"
                 ),
@@ -65,8 +66,8 @@ def rows(r: dict) -> list[tuple[str, str]]:
             (
                 "broker restart with backlogs",
                 (
-                    f"down {ou['outage_s']} s, {ou['owed_when_broker_returned']:,} messages owed by the "
-                    f"units; all reconnected in {ou['all_reconnected_s']} s, all drained in "
+                    f"down {ou['outage_s']} s, {ou['owed_when_broker_returned']:,} messages owed "
+                    f"by the units; all reconnected in {ou['all_reconnected_s']} s, all drained in "
                     f"{ou['all_drained_s']} s; broker CPU {ou['broker_cpu_percent_during_drain']} %"
                 ),
             )
