@@ -72,8 +72,8 @@ real-data: setup  ## build the real training set (fetch + reserved check + teach
 
 .PHONY: fleet fleet-small
 
-fleet: setup  ## the fleet simulation: FLEET_UNITS (200) units, one Mosquitto, the centre into PostgreSQL; figures to docs/fleet.json (~25 min on 2 cores)
-	nice $(BIN)/python -m edge.devtools.fleet --units $(or $(FLEET_UNITS),200) --out docs/fleet.json $(FLEET_ARGS)
+fleet: setup  ## the fleet simulation: FLEET_UNITS (200) units, one Mosquitto, the centre into PostgreSQL; figures to var/fleet.json (~25 min on 2 cores)
+	nice $(BIN)/python -m edge.devtools.fleet --units $(or $(FLEET_UNITS),200) --out $(or $(FLEET_OUT),var/fleet.json) $(FLEET_ARGS)
 
 fleet-small: setup  ## the same at 5 units with short scenarios (~2 min)
 	$(BIN)/python -m edge.devtools.fleet --units 5 --workers 1 --steady-s 20 --snapshot-entries 100000 --snapshot-units 2 --stall-s 10 --outage-s 10

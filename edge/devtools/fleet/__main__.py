@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     text = json.dumps(report, indent=1)
     print(text)
     if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text + "\n")
     checks = [report[k] for k in ("reconciliation", "after_storm") if k in report]
     return 0 if all(c["reads_lost"] == 0 and c["hits_lost"] == 0 for c in checks) else 1
