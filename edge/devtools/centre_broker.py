@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from edge.devtools.pki import ForceCA
+from edge.devtools.processes import stop_server
 
 REPO = Path(__file__).resolve().parents[2]
 CENTRE_CONF = REPO / "firmware_config" / "mosquitto-centre.conf"
@@ -109,12 +110,7 @@ class CentreBroker:
         """SIGTERM: Mosquitto saves its persistence file (sessions, queues, retained) first."""
         if self.process is None:
             return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=timeout_s)
+        stop_server(self.process, timeout_s, signal.SIGTERM)
         self.process = None
 
     @property

@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from edge.devtools.processes import stop_server
+
 SUPERUSER = "anpr"
 
 
@@ -114,12 +116,7 @@ class Postgres:
     def stop(self, timeout_s: float = 30.0) -> None:
         """A fast shutdown (SIGINT), then SIGKILL if it hangs; the folder is removed."""
         if self.process is not None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=timeout_s)
+            stop_server(self.process, timeout_s, signal.SIGINT)
             self.process = None
         shutil.rmtree(self.root, ignore_errors=True)
 

@@ -8,6 +8,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from edge.devtools.processes import stop_server
+
 MOSQUITTO_PATHS = ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
 
 
@@ -79,12 +81,7 @@ class MosquittoBroker:
     def stop(self, timeout_s: float = 5.0) -> None:
         if self.process is None:
             return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=timeout_s)
+        stop_server(self.process, timeout_s)
         if self.process.stderr:
             self.process.stderr.close()
         self.process = None
