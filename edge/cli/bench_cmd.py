@@ -10,14 +10,7 @@ from edge.progress import for_command
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(
-        subparsers,
-        "bench",
-        help="time the recogniser per plate and the detector per 1456×1088 frame (one thread), "
-        "the whole pipeline on a busy synthetic road, and hit latency to a local broker",
-        example="anpr-edge bench --json",
-        handler=run,
-    )
+    parser = add_command(subparsers, "bench", run)
     parser.add_argument("--frames", type=int, default=40, help="frames to time (default 40)")
     parser.add_argument("--plates", type=int, default=300, help="plate crops to time (default 300)")
     parser.add_argument(
@@ -37,14 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_json_flag(parser)
     # Optional sub-benchmarks; without one, `bench` times the vision stages as before.
     stages = parser.add_subparsers(title="benchmarks", metavar="BENCHMARK", required=False)
-    hotlist = add_command(
-        stages,
-        "hotlist",
-        help="apply a signed snapshot of N plates, time exact and fuzzy lookups, measure "
-        "memory and the fuzzy false-hit rate",
-        example="anpr-edge bench hotlist --entries 1000000 --json",
-        handler=run_hotlist,
-    )
+    hotlist = add_command(stages, "hotlist", run_hotlist)
     hotlist.add_argument("--entries", type=int, default=1_000_000, help="list size (default 1M)")
     hotlist.add_argument("--reads", type=int, default=5000, help="timed lookups per kind")
     hotlist.add_argument(
@@ -65,6 +51,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_hotlist(args: argparse.Namespace) -> int:
+    """apply a signed snapshot of N plates, time exact and fuzzy lookups, measure memory and the
+    fuzzy false-hit rate
+
+    Example:
+        anpr-edge bench hotlist --entries 1000000 --json
+    """
     from edge.devtools.bench_hotlist import run_benchmark
     from edge.errors import UserError
 
@@ -124,6 +116,12 @@ def run_hotlist(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    """time the recogniser per plate and the detector per 1456×1088 frame (one thread), the whole
+    pipeline on a busy synthetic road, and hit latency to a local broker
+
+    Example:
+        anpr-edge bench --json
+    """
     from edge.config import load_config
     from edge.devtools.bench_pipeline import bench_hit_latency, bench_pipeline
     from edge.devtools.bench_vision import bench_vision

@@ -4,7 +4,6 @@ edge.ops.camera_test)."""
 from __future__ import annotations
 
 import argparse
-import textwrap
 from pathlib import Path
 
 from edge.cli.common import (
@@ -36,23 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         example="anpr-edge camera snapshot /tmp/aim.jpg --overlay\n"
         "anpr-edge camera test --seconds 10",
     )
-    snapshot = add_command(
-        group,
-        "snapshot",
-        help="save one frame with focus and exposure figures (and plates boxed with --overlay)",
-        description=textwrap.fill(
-            "Take one frame from the configured camera, read its plates and write it to OUT "
-            "(.jpg or .png, mode 0600: it shows plates). By default it waits up to 5 s for a "
-            "frame with a plate, since focus is judged on plates. Sharpness is the variance of "
-            "the Laplacian, over the whole frame and over each plate: higher is sharper. It "
-            "depends on the scene, so compare snapshots of the same view while turning the "
-            "focus ring, and keep the setting with the highest plate figure. Exposure time and "
-            f"gain are shown when the camera reports them. {ONE_PROCESS}"
-        ),
-        example="anpr-edge camera snapshot /tmp/aim.jpg --overlay\n"
-        "anpr-edge camera snapshot /tmp/aim.jpg --wait 30 --json",
-        handler=snapshot_command,
-    )
+    snapshot = add_command(group, "snapshot", snapshot_command, note=ONE_PROCESS)
     snapshot.add_argument("out", type=Path, metavar="OUT", help="picture to write (.jpg/.png)")
     snapshot.add_argument(
         "--overlay",
@@ -67,22 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="take frames for up to S seconds until one holds a plate (default 5; 0: the first "
         "frame)",
     )
-    test = add_command(
-        group,
-        "test",
-        help="measure the camera: fps against camera.fps, dropped and failed frames, exposure",
-        description=textwrap.fill(
-            "Take frames for a while (no plate reading) and measure the frame rate against "
-            "camera.fps, frames dropped (gaps in the frame timestamps) and failed (timeouts, "
-            "unreadable pictures), and exposure stability: the mean brightness per frame and "
-            "its spread, and the exposure time and gain when the camera reports them (fixed by "
-            "config: any spread means the controls are not applied). Exit 0 when it passes, 1 "
-            f"listing what failed. {ONE_PROCESS}"
-        ),
-        example="anpr-edge camera test --seconds 10\n"
-        "anpr-edge camera test --config /etc/anpr-edge/unit.toml --json",
-        handler=camera_test_command,
-    )
+    test = add_command(group, "test", camera_test_command, note=ONE_PROCESS)
     test.add_argument(
         "--seconds",
         type=float,
@@ -97,6 +65,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def snapshot_command(args: argparse.Namespace) -> int:
+    """save one frame with focus and exposure figures (and plates boxed with --overlay)
+
+    Take one frame from the configured camera, read its plates and write it to OUT (.jpg or .png,
+    mode 0600: it shows plates). By default it waits up to 5 s for a frame with a plate, since
+    focus is judged on plates. Sharpness is the variance of the Laplacian, over the whole frame
+    and over each plate: higher is sharper. It depends on the scene, so compare snapshots of the
+    same view while turning the focus ring, and keep the setting with the highest plate figure.
+    Exposure time and gain are shown when the camera reports them.
+
+    Example:
+        anpr-edge camera snapshot /tmp/aim.jpg --overlay
+        anpr-edge camera snapshot /tmp/aim.jpg --wait 30 --json
+    """
     from edge.config import load_config
     from edge.ops.snapshot import take_snapshot
 
@@ -133,6 +114,18 @@ def snapshot_command(args: argparse.Namespace) -> int:
 
 
 def camera_test_command(args: argparse.Namespace) -> int:
+    """measure the camera: fps against camera.fps, dropped and failed frames, exposure
+
+    Take frames for a while (no plate reading) and measure the frame rate against camera.fps,
+    frames dropped (gaps in the frame timestamps) and failed (timeouts, unreadable pictures), and
+    exposure stability: the mean brightness per frame and its spread, and the exposure time and
+    gain when the camera reports them (fixed by config: any spread means the controls are not
+    applied). Exit 0 when it passes, 1 listing what failed.
+
+    Example:
+        anpr-edge camera test --seconds 10
+        anpr-edge camera test --config /etc/anpr-edge/unit.toml --json
+    """
     from edge.config import load_config
     from edge.ops.camera_test import run_camera_test
 

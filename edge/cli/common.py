@@ -1,6 +1,6 @@
 """Conventions every command follows.
 
-- help text with at least one example (`add_command(..., example=...)`);
+- help text with at least one example, from the handler's docstring (`add_command`);
 - `--json` for scripting where a command prints data (`print_json`);
 - exit 0 success, 1 runtime failure, 2 bad usage or bad input;
 - one-line error messages, no tracebacks for user errors (see `edge.cli.main`).
@@ -9,9 +9,12 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import sys
+import textwrap
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 EXIT_OK = 0
@@ -24,24 +27,69 @@ Handler = Callable[[argparse.Namespace], int]
 def add_command(
     subparsers: argparse._SubParsersAction,
     name: str,
-    *,
-    help: str,
-    example: str,
     handler: Handler | None = None,
-    description: str | None = None,
+    *,
+    help: str | None = None,
+    example: str | None = None,
+    note: str = "",
 ) -> argparse.ArgumentParser:
-    """Add a sub-command whose `--help` ends with a worked example."""
-    examples = "\n".join(f"  {line}" for line in example.strip().splitlines())
+    """Add a sub-command whose `--help` ends with a worked example.
+
+    Help, description and example come from the handler's docstring (see `command_text`), so a
+    command says what it does once, where it is done; `help`/`example` are given here only for
+    a command without a handler of its own (a group) or one handler serving several commands.
+    `note` ends the description (e.g. that the running service needs a restart).
+    """
+    text = command_text(handler, help=help, example=example)
+    description = text.description
+    if note:
+        description = f"{description.rstrip('.')}. {note}"
+    examples = "\n".join(f"  {line}" for line in text.example.splitlines())
     parser = subparsers.add_parser(
         name,
-        help=help,
-        description=description or help,
+        help=text.help,
+        description="\n\n".join(textwrap.fill(part) for part in description.split("\n\n")),
         epilog=f"example:\n{examples}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     if handler is not None:
         parser.set_defaults(handler=handler)
     return parser
+
+
+@dataclass(frozen=True)
+class CommandText:
+    help: str
+    description: str
+    example: str
+
+
+def command_text(
+    handler: Handler | None, *, help: str | None = None, example: str | None = None
+) -> CommandText:
+    """A command's texts from its handler's docstring: the first paragraph is the one-line help,
+    any further paragraphs the description (else the help), and the lines after `Example:` the
+    example commands, one per line."""
+    doc = inspect.cleandoc(getattr(handler, "__doc__", None) or "")
+    prose, _, examples = doc.partition("Example:")
+    paragraphs = [" ".join(part.split()) for part in prose.split("\n\n") if part.strip()]
+    help = help or (paragraphs[0] if paragraphs else "")
+    example = example or _joined_continuations(inspect.cleandoc(examples))
+    if not help or not example:
+        raise ValueError(f"command handler {handler!r} needs a docstring with help and Example:")
+    return CommandText(help, "\n\n".join(paragraphs[1:]) or help, example)
+
+
+def _joined_continuations(examples: str) -> str:
+    """One command per line: an indented line continues the one before it (docstrings keep
+    to the line length; a pasted example must not)."""
+    lines: list[str] = []
+    for line in examples.splitlines():
+        if line[:1].isspace() and lines:
+            lines[-1] += " " + line.strip()
+        elif line.strip():
+            lines.append(line.strip())
+    return "\n".join(lines)
 
 
 def add_group(

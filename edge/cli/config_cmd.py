@@ -28,23 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="check or show the unit configuration",
         example="anpr-edge config check /etc/anpr-edge/unit.toml",
     )
-    check = add_command(
-        group,
-        "check",
-        help="validate a configuration file and the files it names (models, TLS files, "
-        "trusted keys); exit 0 if valid, 2 listing every problem in the file, 1 listing every "
-        "missing or unusable file",
-        example="anpr-edge config check /etc/anpr-edge/unit.toml\n"
-        "anpr-edge config check firmware_config/unit.example.toml --schema-only --json",
-        handler=check_command,
-    )
-    show = add_command(
-        group,
-        "show",
-        help="print the effective configuration with defaults filled in, secrets redacted",
-        example="anpr-edge config show firmware_config/demo.toml --json",
-        handler=show_command,
-    )
+    check = add_command(group, "check", check_command)
+    show = add_command(group, "show", show_command)
     for parser in (check, show):
         parser.add_argument(
             "path",
@@ -62,6 +47,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def check_command(args: argparse.Namespace) -> int:
+    """validate a configuration file and the files it names (models, TLS files, trusted keys); exit
+    0 if valid, 2 listing every problem in the file, 1 listing every missing or unusable file
+
+    Example:
+        anpr-edge config check /etc/anpr-edge/unit.toml
+        anpr-edge config check firmware_config/unit.example.toml --schema-only --json
+    """
     file = str(resolve_config_path(args.path))
     try:
         config = load_config(args.path)
@@ -116,6 +108,11 @@ def summary(config: Config) -> str:
 
 
 def show_command(args: argparse.Namespace) -> int:
+    """print the effective configuration with defaults filled in, secrets redacted
+
+    Example:
+        anpr-edge config show firmware_config/demo.toml --json
+    """
     file = str(resolve_config_path(args.path))
     config = load_config(args.path)
     effective = config.model_dump(mode="json")

@@ -14,14 +14,7 @@ from edge.vision.report import write_report
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(
-        subparsers,
-        "eval",
-        help="measure detection and reading on a labelled dataset (folder with labels.csv)",
-        example="anpr-edge eval /data/uk-test --region gb --json\n"
-        "anpr-edge eval ../shared/datasets/real-dev/br --region any --report /tmp/br-report",
-        handler=run,
-    )
+    parser = add_command(subparsers, "eval", run)
     parser.add_argument("dataset", type=Path, metavar="DATASET")
     parser.add_argument("--report", type=Path, metavar="DIR", help="write an HTML report here")
     add_reader_flags(parser)
@@ -29,6 +22,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """measure detection and reading on a labelled dataset (folder with labels.csv)
+
+    Example:
+        anpr-edge eval /data/uk-test --region gb --json
+        anpr-edge eval ../shared/datasets/real-dev/br --region any --report /tmp/br-report
+    """
     dataset = read_dataset(args.dataset)
     reader = reader_from_args(args)
     with for_command(args, "eval", len(dataset.images), "images") as progress:

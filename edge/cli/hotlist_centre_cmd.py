@@ -12,27 +12,11 @@ from edge.progress import for_command
 
 
 def register_centre(group: argparse._SubParsersAction) -> None:
-    keygen = add_command(
-        group,
-        "keygen",
-        help="make an Ed25519 signing key pair (the centre)",
-        example="anpr-edge hotlist keygen --out keys/ --name centre-2026",
-        handler=keygen_command,
-    )
+    keygen = add_command(group, "keygen", keygen_command)
     keygen.add_argument("--out", required=True, metavar="DIR", help="folder for the key files")
     keygen.add_argument("--name", default="centre", help="file name stem (default: centre)")
 
-    sign = add_command(
-        group,
-        "sign",
-        help="sign a CSV as a snapshot, or with --base as a delta "
-        "(CSV with an op column: add, update, remove)",
-        example="anpr-edge hotlist sign national.csv --key keys/centre.key "
-        "--list national --version 42 --out national-42.json\n"
-        "anpr-edge hotlist sign changes.csv --key keys/centre.key --list national "
-        "--version 43 --base 42 --out national-43.json",
-        handler=sign_command,
-    )
+    sign = add_command(group, "sign", sign_command)
     sign.add_argument("csv", metavar="CSV")
     sign.add_argument("--key", required=True, metavar="KEY", help="private key file (PEM)")
     sign.add_argument("--list", required=True, metavar="ID", dest="list_id")
@@ -42,14 +26,7 @@ def register_centre(group: argparse._SubParsersAction) -> None:
     sign.add_argument("--issued-at", metavar="TIME", help="RFC 3339 UTC (default: now)")
     sign.add_argument("--compression", choices=("auto", "gzip", "none"), default="auto")
 
-    publish = add_command(
-        group,
-        "publish",
-        help="publish a bundle to the broker (the centre); snapshots are retained",
-        example="anpr-edge hotlist publish "
-        "national-42.json --broker broker.example:8883 --ca ca.crt",
-        handler=publish_command,
-    )
+    publish = add_command(group, "publish", publish_command)
     publish.add_argument("bundle", metavar="BUNDLE")
     publish.add_argument("--broker", required=True, metavar="HOST:PORT")
     publish.add_argument("--prefix", default="anpr/v1", help="topic prefix (default anpr/v1)")
@@ -79,6 +56,11 @@ def register_centre(group: argparse._SubParsersAction) -> None:
 
 
 def keygen_command(args: argparse.Namespace) -> int:
+    """make an Ed25519 signing key pair (the centre)
+
+    Example:
+        anpr-edge hotlist keygen --out keys/ --name centre-2026
+    """
     from edge.hotlist.signing import generate_keypair
 
     key_id, private, public = generate_keypair(Path(args.out), args.name)
@@ -93,6 +75,15 @@ def keygen_command(args: argparse.Namespace) -> int:
 
 
 def sign_command(args: argparse.Namespace) -> int:
+    """sign a CSV as a snapshot, or with --base as a delta (CSV with an op column: add, update,
+    remove)
+
+    Example:
+        anpr-edge hotlist sign national.csv --key keys/centre.key --list national --version 42 --out
+            national-42.json
+        anpr-edge hotlist sign changes.csv --key keys/centre.key --list national --version 43 --base
+            42 --out national-43.json
+    """
     from edge.hotlist.centre import sign_csv
     from edge.hotlist.entries import parse_time
     from edge.hotlist.signing import load_signing_key
@@ -140,6 +131,11 @@ def sign_command(args: argparse.Namespace) -> int:
 
 
 def publish_command(args: argparse.Namespace) -> int:
+    """publish a bundle to the broker (the centre); snapshots are retained
+
+    Example:
+        anpr-edge hotlist publish national-42.json --broker broker.example:8883 --ca ca.crt
+    """
     from edge.config import load_secrets
     from edge.hotlist.publish import publish_bundle
     from edge.mqtt import BrokerSettings

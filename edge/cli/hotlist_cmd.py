@@ -43,64 +43,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     register_centre(group)
 
-    apply = add_command(
-        group,
-        "apply",
-        help="apply a bundle file to this unit (same checks as "
-        "over MQTT); exit 2 with the reason if rejected",
-        description="apply a bundle file to this unit (same checks as over MQTT); exit 2 with "
-        "the reason if rejected. " + RESTART_NOTE,
-        example="anpr-edge hotlist apply national-42.json --config unit.toml",
-        handler=apply_command,
-    )
+    apply = add_command(group, "apply", apply_command, note=RESTART_NOTE)
     apply.add_argument("bundle", metavar="BUNDLE")
 
-    imp = add_command(
-        group,
-        "import",
-        help="load a local, unsigned list from a CSV (this unit only; marked local in every match)",
-        description="load a local, unsigned list from a CSV (this unit only; marked local in "
-        "every match). " + RESTART_NOTE,
-        example="anpr-edge hotlist import local.csv --list site-watch",
-        handler=import_command,
-    )
+    imp = add_command(group, "import", import_command, note=RESTART_NOTE)
     imp.add_argument("csv", metavar="CSV")
     imp.add_argument("--list", required=True, metavar="ID", dest="list_id")
 
-    remove = add_command(
-        group,
-        "remove",
-        help="remove a local list",
-        description="remove a local list. " + RESTART_NOTE,
-        example="anpr-edge hotlist remove --list site-watch",
-        handler=remove_command,
-    )
+    remove = add_command(group, "remove", remove_command, note=RESTART_NOTE)
     remove.add_argument("--list", required=True, metavar="ID", dest="list_id")
 
-    status = add_command(
-        group,
-        "status",
-        help="the lists this unit holds",
-        example="anpr-edge hotlist status --json",
-        handler=status_command,
-    )
-
-    check = add_command(
-        group,
-        "check",
-        help="which lists and entries a plate matches, exact or fuzzy",
-        example="anpr-edge hotlist check AB12CDE --json",
-        handler=check_command,
-    )
+    status = add_command(group, "status", status_command)
+    check = add_command(group, "check", check_command)
     check.add_argument("vrm", metavar="VRM")
 
-    export = add_command(
-        group,
-        "export",
-        help="every entry held (CSV, or JSON with --json)",
-        example="anpr-edge hotlist export --list national --json",
-        handler=export_command,
-    )
+    export = add_command(group, "export", export_command)
     export.add_argument("--list", metavar="ID", dest="list_id")
 
     for parser in (apply, imp, remove, status, check, export):
@@ -110,6 +67,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def apply_command(args: argparse.Namespace) -> int:
+    """apply a bundle file to this unit (same checks as over MQTT); exit 2 with the reason if
+    rejected
+
+    Example:
+        anpr-edge hotlist apply national-42.json --config unit.toml
+    """
     from edge.hotlist import unit
     from edge.hotlist.apply import BundleApplier
     from edge.hotlist.bundle import envelope_limit
@@ -171,6 +134,11 @@ def apply_command(args: argparse.Namespace) -> int:
 
 
 def import_command(args: argparse.Namespace) -> int:
+    """load a local, unsigned list from a CSV (this unit only; marked local in every match)
+
+    Example:
+        anpr-edge hotlist import local.csv --list site-watch
+    """
     from edge.hotlist import unit
     from edge.hotlist.csv_import import read_entries
     from edge.hotlist.local import import_local_list
@@ -194,6 +162,11 @@ def import_command(args: argparse.Namespace) -> int:
 
 
 def remove_command(args: argparse.Namespace) -> int:
+    """remove a local list
+
+    Example:
+        anpr-edge hotlist remove --list site-watch
+    """
     from edge.hotlist import unit
     from edge.hotlist.local import remove_local_list
 

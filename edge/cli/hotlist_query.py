@@ -12,6 +12,11 @@ from edge.errors import UserError
 
 
 def status_command(args: argparse.Namespace) -> int:
+    """the lists this unit holds
+
+    Example:
+        anpr-edge hotlist status --json
+    """
     from edge.hotlist import unit
 
     config, _ = config_of(args)
@@ -37,6 +42,11 @@ def status_command(args: argparse.Namespace) -> int:
 
 
 def check_command(args: argparse.Namespace) -> int:
+    """which lists and entries a plate matches, exact or fuzzy
+
+    Example:
+        anpr-edge hotlist check AB12CDE --json
+    """
     from edge.hotlist import unit
     from edge.hotlist.fuzzy import FuzzyPolicy
     from edge.hotlist.keys import normalise_vrm
@@ -87,6 +97,11 @@ def check_command(args: argparse.Namespace) -> int:
 
 
 def export_command(args: argparse.Namespace) -> int:
+    """every entry held (CSV, or JSON with --json)
+
+    Example:
+        anpr-edge hotlist export --list national --json
+    """
     import csv
 
     from edge.hotlist import unit

@@ -19,14 +19,7 @@ from edge.times import rfc3339
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(
-        subparsers,
-        "outbox",
-        help="the reads and hits waiting to be sent to the centre, the oldest's age and the "
-        "last delivery; --retry-now makes the running service retry at once",
-        example="anpr-edge outbox\nanpr-edge outbox --retry-now --json",
-        handler=outbox,
-    )
+    parser = add_command(subparsers, "outbox", outbox)
     parser.add_argument(
         "--retry-now",
         action="store_true",
@@ -38,6 +31,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def outbox(args: argparse.Namespace) -> int:
+    """the reads and hits waiting to be sent to the centre, the oldest's age and the last delivery;
+    --retry-now makes the running service retry at once
+
+    Example:
+        anpr-edge outbox
+        anpr-edge outbox --retry-now --json
+    """
     from edge.config import load_config
     from edge.store.listing import last_delivered_at
     from edge.store.reads import ReadStore

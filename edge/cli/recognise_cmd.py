@@ -13,19 +13,18 @@ from edge.vision.evaluate import load_image
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(
-        subparsers,
-        "recognise",
-        help="find and read the plates in image files",
-        example="anpr-edge recognise car1.jpg car2.png --region gb --json",
-        handler=run,
-    )
+    parser = add_command(subparsers, "recognise", run)
     parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
     add_reader_flags(parser)
     add_json_flag(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    """find and read the plates in image files
+
+    Example:
+        anpr-edge recognise car1.jpg car2.png --region gb --json
+    """
     reader = reader_from_args(args)
     results: list[dict[str, Any]] = []
     failed = False

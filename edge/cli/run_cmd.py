@@ -14,15 +14,7 @@ log = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(
-        subparsers,
-        "run",
-        help="run the unit: capture, read, group, check hotlists, store, publish (until "
-        "SIGTERM/SIGINT, --duration or the end of the source)",
-        example="anpr-edge run --config /etc/anpr-edge/unit.toml\n"
-        "anpr-edge run --source synthetic:look=ir,rate=40 --duration 60 --truth truth.csv",
-        handler=run,
-    )
+    parser = add_command(subparsers, "run", run)
     add_config_flag(parser)
     parser.add_argument(
         "--source",
@@ -42,6 +34,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """run the unit: capture, read, group, check hotlists, store, publish (until SIGTERM/SIGINT,
+    --duration or the end of the source)
+
+    Example:
+        anpr-edge run --config /etc/anpr-edge/unit.toml
+        anpr-edge run --source synthetic:look=ir,rate=40 --duration 60 --truth truth.csv
+    """
     from edge.config import load_config
     from edge.config.loader import resolve_config_path
     from edge.unit.console import setup_logging

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import textwrap
 
 from edge.cli.common import (
     EXIT_FAILURE,
@@ -17,28 +16,7 @@ from edge.cli.common import (
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(
-        subparsers,
-        "selftest",
-        help="check models, camera, broker, hotlists, clock, disk and permissions; exit 0 only "
-        "when all pass",
-        description=textwrap.fill(
-            "Check every part the unit needs, each pass or fail with a reason: the model files "
-            "load and match their manifests; the camera delivers frames; the broker accepts a "
-            "connection with the configured TLS identity and credentials (as its own client; "
-            "a broker that binds client ids to certificates makes it the unit's, which a "
-            "running unit gets back within seconds, its session intact); the trusted keys "
-            "load and every hotlist held "
-            "was signed by one of them; the clock is synchronised; there is room on disk for "
-            "the store's quota (and at least 1 GB); the store and its folder are shut to group "
-            "and others, the config file and TLS key are not world-readable, and the state "
-            "folder is writable. Exit 0 when all pass, 1 when any fails. A Pi camera opens in "
-            "one process at a time: with the service running, the camera check fails as busy."
-        ),
-        example="anpr-edge selftest --config /etc/anpr-edge/unit.toml\n"
-        "anpr-edge selftest --skip-broker --json",
-        handler=run,
-    )
+    parser = add_command(subparsers, "selftest", run)
     add_config_flag(parser)
     parser.add_argument(
         "--skip-broker",
@@ -49,6 +27,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """check models, camera, broker, hotlists, clock, disk and permissions; exit 0 only when all
+    pass
+
+    Check every part the unit needs, each pass or fail with a reason: the model files load and
+    match their manifests; the camera delivers frames; the broker accepts a connection with the
+    configured TLS identity and credentials (as its own client; a broker that binds client ids to
+    certificates makes it the unit's, which a running unit gets back within seconds, its session
+    intact); the trusted keys load and every hotlist held was signed by one of them; the clock is
+    synchronised; there is room on disk for the store's quota (and at least 1 GB); the store and
+    its folder are shut to group and others, the config file and TLS key are not world-readable,
+    and the state folder is writable. Exit 0 when all pass, 1 when any fails. A Pi camera opens
+    in one process at a time: with the service running, the camera check fails as busy.
+
+    Example:
+        anpr-edge selftest --config /etc/anpr-edge/unit.toml
+        anpr-edge selftest --skip-broker --json
+    """
     from edge.config import load_config
     from edge.config.loader import resolve_config_path
     from edge.ops.selftest import run_selftest

@@ -29,19 +29,19 @@ from edge.times import parse_rfc3339
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(
-        subparsers,
-        "status",
-        help="what the running unit is doing: camera, reads today, broker, backlog, hotlists, "
-        "disk, temperature, clock (exit 1 when it is not running)",
-        example="anpr-edge status\nanpr-edge status --config /etc/anpr-edge/unit.toml --json",
-        handler=status,
-    )
+    parser = add_command(subparsers, "status", status)
     add_config_flag(parser)
     add_json_flag(parser)
 
 
 def status(args: argparse.Namespace) -> int:
+    """what the running unit is doing: camera, reads today, broker, backlog, hotlists, disk,
+    temperature, clock (exit 1 when it is not running)
+
+    Example:
+        anpr-edge status
+        anpr-edge status --config /etc/anpr-edge/unit.toml --json
+    """
     from edge.config import load_config
     from edge.config.loader import resolve_config_path
     from edge.unit.status import read_service_state

@@ -15,14 +15,7 @@ from edge.synth.scene import REGIONS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(
-        subparsers,
-        "synth",
-        help="write a synthetic labelled dataset (road scenes, or plate crops with --crops)",
-        example="anpr-edge synth --out /tmp/scenes --count 200 --seed 7\n"
-        "anpr-edge synth --out /tmp/crops --count 5000 --seed 1 --crops --region gb",
-        handler=run,
-    )
+    parser = add_command(subparsers, "synth", run)
     parser.add_argument("--out", required=True, metavar="DIR", help="new or empty output folder")
     parser.add_argument("--count", required=True, type=int, metavar="N", help="images to write")
     parser.add_argument(
@@ -58,6 +51,12 @@ def _parse_pair(value: str, separator: str, option: str) -> tuple[int, int]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """write a synthetic labelled dataset (road scenes, or plate crops with --crops)
+
+    Example:
+        anpr-edge synth --out /tmp/scenes --count 200 --seed 7
+        anpr-edge synth --out /tmp/crops --count 5000 --seed 1 --crops --region gb
+    """
     mode = "crops" if args.crops else "scenes"
     size = _parse_pair(args.size, "x", "--size") if args.size else DEFAULT_SCENE_SIZE
     if args.plate_height:
