@@ -33,7 +33,8 @@ import numpy as np
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from edge.devtools.localbroker import LocalBroker, find_mosquitto
+from edge.devtools.localbroker import LocalBroker
+from edge.devtools.processes import find_mosquitto
 from edge.mqtt import BrokerSettings
 from edge.records import (
     Hit,

@@ -122,7 +122,8 @@ def section_drain(reads: int) -> dict[str, Any]:
 def section_demo_memory(seconds: float) -> dict[str, Any]:
     """`anpr-edge run` on the demo configuration, redirected to a temporary folder and a local
     Mosquitto on a free port; VmRSS of the process sampled every second."""
-    from edge.devtools.localbroker import LocalBroker, find_mosquitto
+    from edge.devtools.localbroker import LocalBroker
+    from edge.devtools.processes import find_mosquitto
 
     binary = find_mosquitto()
     if binary is None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.broker import MosquittoBroker, free_port
+from tests.support.broker import MosquittoBroker, free_port, running
 from tests.support.paths import REAL_DEV
 from tests.support.tls import client_certificate, make_ca_and_server
 
@@ -16,24 +16,16 @@ from tests.support.tls import client_certificate, make_ca_and_server
 def broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
     """A fresh mosquitto on a free loopback port; fails (not skips) when mosquitto is missing,
     so CI cannot hide a missing install step."""
-    instance = MosquittoBroker(tmp_path)
-    instance.start()
-    try:
+    with running(MosquittoBroker(tmp_path)) as instance:
         yield instance
-    finally:
-        instance.stop()
 
 
 @pytest.fixture
 def logging_broker(tmp_path: Path) -> Iterator[MosquittoBroker]:
     """A broker that can write its log where the test reads it: run as root, mosquitto
     otherwise switches to its own user, which cannot write in the test's private folder."""
-    instance = MosquittoBroker(tmp_path, extra_config="user root\n")
-    instance.start()
-    try:
+    with running(MosquittoBroker(tmp_path, extra_config="user root\n")) as instance:
         yield instance
-    finally:
-        instance.stop()
 
 
 @pytest.fixture
@@ -49,12 +41,8 @@ def outage_broker(tmp_path: Path, broker: MosquittoBroker) -> Iterator[Mosquitto
     restarts, for outage tests."""
     from tests.support.unit import persistent_broker
 
-    instance = persistent_broker(tmp_path, broker)
-    instance.start()
-    try:
+    with running(persistent_broker(tmp_path, broker)) as instance:
         yield instance
-    finally:
-        instance.stop()
 
 
 @pytest.fixture
@@ -70,11 +58,8 @@ def tls_broker(tmp_path):
             f"certfile {paths['server']}\nkeyfile {paths['server-key']}\n"
         ),
     )
-    instance.start()
-    try:
+    with running(instance):
         yield port, paths["ca"]
-    finally:
-        instance.stop()
 
 
 @pytest.fixture

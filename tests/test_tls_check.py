@@ -28,7 +28,7 @@ def force(tmp_path):
 @pytest.fixture
 def mtls(tmp_path, force):
     ca = force[0]
-    server = ca.issue("127.0.0.1", server=True)
+    server = ca.issue("127.0.0.1", server_ip="127.0.0.1")
     port = free_port()
     broker = MosquittoBroker(
         tmp_path,

@@ -117,7 +117,8 @@ def _watched(command: list[str], folder: Path, env: dict, peak_key: str | None) 
 
 
 def main() -> int:
-    from edge.devtools.localbroker import LocalBroker, find_mosquitto
+    from edge.devtools.localbroker import LocalBroker
+    from edge.devtools.processes import find_mosquitto
 
     seconds = float(os.environ.get("MEMORY_SECONDS", "60"))
     limit = float(os.environ.get("MEMORY_MAX_PEAK_MB", "300"))

@@ -44,7 +44,8 @@ from typing import Any
 
 from edge.config import load_config
 from edge.devtools.demo import prepare_demo_hotlist
-from edge.devtools.localbroker import LocalBroker, find_mosquitto
+from edge.devtools.localbroker import LocalBroker
+from edge.devtools.processes import find_mosquitto
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -4,22 +4,30 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A model's training defaults: those of the bundled model, so `make train` reproduces it."""
+
+    samples: int
+    steps: int
+    batch: int
+    seed: int
+    eval_every: int
+    version: str
 
 
 def parse_args(
     description: str,
     argv: list[str] | None,
-    *,
-    samples: int,
-    steps: int,
-    batch: int,
-    seed: int,
-    eval_every: int,
-    version: str,
+    defaults: Schedule,
     extra: Callable[[argparse.ArgumentParser], None] | None = None,
 ) -> argparse.Namespace:
-    """The defaults are those of the bundled model, so `make train` reproduces it."""
     parser = argparse.ArgumentParser(description=description)
+    samples, steps, batch, seed = defaults.samples, defaults.steps, defaults.batch, defaults.seed
+    eval_every, version = defaults.eval_every, defaults.version
     parser.add_argument("--out", default="edge/models", help="where the .tflite and .json go")
     parser.add_argument("--workdir", default="training/runs", help="checkpoints and history")
     parser.add_argument("--samples", type=int, default=samples, help="generated training samples")

@@ -18,7 +18,13 @@ import numpy as np
 from edge.vision import heatmap
 from edge.vision.preprocess import DETECTOR_SIZE, PACK, pack
 from training import data
-from training.common import add_fine_tune_options, freeze_batch_norm, parse_args, step_clock
+from training.common import (
+    Schedule,
+    add_fine_tune_options,
+    freeze_batch_norm,
+    parse_args,
+    step_clock,
+)
 
 
 def build_model(width: int, height: int, batch_size: int | None = None):
@@ -285,18 +291,12 @@ def export(trained, images, args, history, seconds, real=None) -> None:
     print(f"exported {args.out}/detector.tflite ({len(content)} bytes)", flush=True)
 
 
+# the first stage of the bundled model (tools/train.sh)
+BUNDLED = Schedule(samples=20_000, steps=3500, batch=16, seed=2, eval_every=700, version="1.0.0")
+
+
 def main(argv=None) -> None:
-    args = parse_args(
-        "train the plate detector",
-        argv,
-        samples=20_000,
-        steps=3500,
-        batch=16,
-        seed=2,
-        eval_every=700,
-        version="1.0.0",
-        extra=add_scene_options,
-    )
+    args = parse_args("train the plate detector", argv, BUNDLED, add_scene_options)
     (export_checkpoint if args.export_only else train)(args)
 
 

@@ -17,7 +17,13 @@ import numpy as np
 
 from edge.vision.preprocess import RECOGNISER_PACK, pack
 from training import data
-from training.common import add_fine_tune_options, freeze_batch_norm, parse_args, step_clock
+from training.common import (
+    Schedule,
+    add_fine_tune_options,
+    freeze_batch_norm,
+    parse_args,
+    step_clock,
+)
 
 SEQUENCE = 40
 CLASSES = 1 + len(data.CHARSET)
@@ -240,18 +246,12 @@ def export(model, images, args, history, seconds, real=None) -> None:
     print(f"exported {args.out}/recogniser.tflite ({len(content)} bytes)", flush=True)
 
 
+# the first stage of the bundled model (tools/train.sh)
+BUNDLED = Schedule(samples=160_000, steps=5000, batch=64, seed=11, eval_every=1000, version="2.0.0")
+
+
 def main(argv=None) -> None:
-    args = parse_args(
-        "train the plate recogniser",
-        argv,
-        samples=160_000,
-        steps=5000,
-        batch=64,
-        seed=11,
-        eval_every=1000,
-        version="2.0.0",
-        extra=add_options,
-    )
+    args = parse_args("train the plate recogniser", argv, BUNDLED, add_options)
     (export_checkpoint if args.export_only else train)(args)
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from edge.cli.common import EXIT_OK, add_command, add_config_flag, add_json_flag, print_json
+from edge.cli.common import EXIT_OK, add_command, print_json
 from edge.cli.vision_common import reader_from_args
 from edge.progress import for_command
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(subparsers, "bench", run)
+    parser = add_command(subparsers, "bench", run, with_config=True, with_json=True)
     parser.add_argument("--frames", type=int, default=40, help="frames to time (default 40)")
     parser.add_argument("--plates", type=int, default=300, help="plate crops to time (default 300)")
     parser.add_argument(
@@ -26,11 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="seconds of the real unit in real time for hit latency (default 1.5 × --frames; "
         "0 skips it)",
     )
-    add_config_flag(parser)
-    add_json_flag(parser)
     # Optional sub-benchmarks; without one, `bench` times the vision stages as before.
     stages = parser.add_subparsers(title="benchmarks", metavar="BENCHMARK", required=False)
-    hotlist = add_command(stages, "hotlist", run_hotlist)
+    hotlist = add_command(stages, "hotlist", run_hotlist, with_json=True)
     hotlist.add_argument("--entries", type=int, default=1_000_000, help="list size (default 1M)")
     hotlist.add_argument("--reads", type=int, default=5000, help="timed lookups per kind")
     hotlist.add_argument(
@@ -47,7 +45,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "misreads (default 2000; 0 skips the gated figures)",
     )
     hotlist.add_argument("--seed", type=int, default=1)
-    add_json_flag(hotlist)
 
 
 def run_hotlist(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ from edge.cli.common import (
     add_config_flag,
     add_group,
     add_json_flag,
+    add_switch,
     print_json,
 )
 from edge.errors import UserError
@@ -27,20 +28,21 @@ SOURCE_HELP = (
 )
 
 
+# `anpr-edge camera` alone: what its sub-commands are for
+GROUP_HELP = "aim, focus and test the camera"
+GROUP_EXAMPLE = (
+    "anpr-edge camera snapshot /tmp/aim.jpg --overlay\nanpr-edge camera test --seconds 10"
+)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
-    group = add_group(
-        subparsers,
-        "camera",
-        help="aim, focus and test the camera",
-        example="anpr-edge camera snapshot /tmp/aim.jpg --overlay\n"
-        "anpr-edge camera test --seconds 10",
-    )
+    group = add_group(subparsers, "camera", help=GROUP_HELP, example=GROUP_EXAMPLE)
     snapshot = add_command(group, "snapshot", snapshot_command, note=ONE_PROCESS)
     snapshot.add_argument("out", type=Path, metavar="OUT", help="picture to write (.jpg/.png)")
-    snapshot.add_argument(
+    add_switch(
+        snapshot,
         "--overlay",
-        action="store_true",
-        help="draw each plate's box, reading and sharpness, and the figures, on the picture",
+        "draw each plate's box, reading and sharpness, and the figures, on the picture",
     )
     snapshot.add_argument(
         "--wait",

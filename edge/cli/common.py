@@ -32,13 +32,16 @@ def add_command(
     help: str | None = None,
     example: str | None = None,
     note: str = "",
+    with_config: bool = False,
+    with_json: bool = False,
 ) -> argparse.ArgumentParser:
     """Add a sub-command whose `--help` ends with a worked example.
 
     Help, description and example come from the handler's docstring (see `command_text`), so a
     command says what it does once, where it is done; `help`/`example` are given here only for
     a command without a handler of its own (a group) or one handler serving several commands.
-    `note` ends the description (e.g. that the running service needs a restart).
+    `note` ends the description (e.g. that the running service needs a restart);
+    `with_config` and `with_json` add the usual --config and --json options.
     """
     text = command_text(handler, help=help, example=example)
     description = text.description
@@ -54,6 +57,10 @@ def add_command(
     )
     if handler is not None:
         parser.set_defaults(handler=handler)
+    if with_config:
+        add_config_flag(parser)
+    if with_json:
+        add_json_flag(parser)
     return parser
 
 
@@ -106,8 +113,13 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return EXIT_USAGE
 
 
+def add_switch(parser: argparse._ActionsContainer, name: str, help: str) -> None:
+    """An option that is off unless given (`--overlay`, `--follow` …)."""
+    parser.add_argument(name, action="store_true", help=help)
+
+
 def add_json_flag(parser: argparse._ActionsContainer) -> None:
-    parser.add_argument("--json", action="store_true", help="print one JSON document to stdout")
+    add_switch(parser, "--json", "print one JSON document to stdout")
 
 
 def add_config_flag(parser: argparse.ArgumentParser) -> None:

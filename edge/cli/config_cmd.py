@@ -14,20 +14,20 @@ from edge.cli.common import (
     add_command,
     add_group,
     add_json_flag,
+    add_switch,
     print_json,
 )
 from edge.config import Config, ConfigError, load_config, load_secrets
 from edge.config.loader import resolve_config_path
 from edge.ops.config_files import file_problems
 
+# `anpr-edge config` alone: what its sub-commands are for
+GROUP_HELP = "check or show the unit configuration"
+GROUP_EXAMPLE = "anpr-edge config check /etc/anpr-edge/unit.toml"
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    group = add_group(
-        subparsers,
-        "config",
-        help="check or show the unit configuration",
-        example="anpr-edge config check /etc/anpr-edge/unit.toml",
-    )
+    group = add_group(subparsers, "config", help=GROUP_HELP, example=GROUP_EXAMPLE)
     check = add_command(group, "check", check_command)
     show = add_command(group, "show", show_command)
     for parser in (check, show):
@@ -38,10 +38,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "installed, else the demo config)",
         )
         add_json_flag(parser)
-    check.add_argument(
+    add_switch(
+        check,
         "--schema-only",
-        action="store_true",
-        help="check the file alone, not the files it names (e.g. before the models, TLS files "
+        "check the file alone, not the files it names (e.g. before the models, TLS files "
         "and keys are in place)",
     )
 

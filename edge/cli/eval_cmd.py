@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from edge.cli.common import EXIT_OK, add_command, add_json_flag, print_json
+from edge.cli.common import EXIT_OK, add_command, print_json
 from edge.cli.vision_common import add_reader_flags, reader_from_args
 from edge.dataset import read_dataset
 from edge.progress import for_command
@@ -14,11 +14,10 @@ from edge.vision.report import write_report
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(subparsers, "eval", run)
+    parser = add_command(subparsers, "eval", run, with_json=True)
     parser.add_argument("dataset", type=Path, metavar="DATASET")
     parser.add_argument("--report", type=Path, metavar="DIR", help="write an HTML report here")
     add_reader_flags(parser)
-    add_json_flag(parser)
 
 
 def run(args: argparse.Namespace) -> int:

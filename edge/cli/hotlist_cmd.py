@@ -34,13 +34,13 @@ RESTART_NOTE = (
 )
 
 
+# `anpr-edge hotlist` alone: what its sub-commands are for
+GROUP_HELP = "signed hotlists: keys, bundles, the unit's lists, matching"
+GROUP_EXAMPLE = "anpr-edge hotlist status --json"
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
-    group = add_group(
-        subparsers,
-        "hotlist",
-        help="signed hotlists: keys, bundles, the unit's lists, matching",
-        example="anpr-edge hotlist status --json",
-    )
+    group = add_group(subparsers, "hotlist", help=GROUP_HELP, example=GROUP_EXAMPLE)
     register_centre(group)
 
     apply = add_command(group, "apply", apply_command, note=RESTART_NOTE)

@@ -13,21 +13,19 @@ import argparse
 import time
 from pathlib import Path
 
-from edge.cli.common import EXIT_OK, add_command, add_config_flag, add_json_flag, print_json
+from edge.cli.common import EXIT_OK, add_command, add_switch, print_json
 from edge.cli.reads_query import open_store
 from edge.times import rfc3339
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(subparsers, "outbox", outbox)
-    parser.add_argument(
+    parser = add_command(subparsers, "outbox", outbox, with_config=True, with_json=True)
+    add_switch(
+        parser,
         "--retry-now",
-        action="store_true",
-        help="ask the running service to reconnect and send now (SIGUSR1); exit 1 when it is "
+        "ask the running service to reconnect and send now (SIGUSR1); exit 1 when it is "
         "not running",
     )
-    add_config_flag(parser)
-    add_json_flag(parser)
 
 
 def outbox(args: argparse.Namespace) -> int:

@@ -21,7 +21,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from edge.cli.common import EXIT_OK, add_command, add_config_flag, add_json_flag, print_json
+from edge.cli.common import (
+    EXIT_OK,
+    add_command,
+    add_config_flag,
+    add_json_flag,
+    add_switch,
+    print_json,
+)
 from edge.cli.reads_output import RecordPrinter, text_line
 from edge.cli.reads_query import open_store, parse_limit, parse_plate, parse_since
 from edge.errors import UserError
@@ -54,9 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             handler=functools.partial(show, kind=kind),
         )
         parser.add_argument("--limit", type=int, default=100, help="at most N (default 100)")
-        parser.add_argument(
-            "--undelivered", action="store_true", help="only those the broker has not acknowledged"
-        )
+        add_switch(parser, "--undelivered", "only those the broker has not acknowledged")
         parser.add_argument(
             "--since",
             metavar="WHEN",
@@ -69,10 +74,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             help="only this registration (spaces and case ignored); * matches any characters, "
             "? one (quote it from the shell: 'AB12*')",
         )
-        parser.add_argument(
+        add_switch(
+            parser,
             "--follow",
-            action="store_true",
-            help="after the newest --limit (oldest first), print each new one as it is stored, "
+            "after the newest --limit (oldest first), print each new one as it is stored, "
             "until Ctrl-C or SIGTERM",
         )
         parser.add_argument(
@@ -84,9 +89,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         add_config_flag(parser)
         form = parser.add_mutually_exclusive_group()
         add_json_flag(form)
-        form.add_argument(
-            "--csv", action="store_true", help="CSV with a header row to stdout (no images)"
-        )
+        add_switch(form, "--csv", "CSV with a header row to stdout (no images)")
 
 
 def show(args: argparse.Namespace, kind: Kind) -> int:

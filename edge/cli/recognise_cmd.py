@@ -6,17 +6,16 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from edge.cli.common import EXIT_OK, EXIT_USAGE, add_command, add_json_flag, fail, print_json
+from edge.cli.common import EXIT_OK, EXIT_USAGE, add_command, fail, print_json
 from edge.cli.vision_common import add_reader_flags, reader_from_args
 from edge.errors import UserError
 from edge.vision.evaluate import load_image
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(subparsers, "recognise", run)
+    parser = add_command(subparsers, "recognise", run, with_json=True)
     parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
     add_reader_flags(parser)
-    add_json_flag(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,15 +7,14 @@ import logging
 import sys
 from pathlib import Path
 
-from edge.cli.common import EXIT_OK, add_command, add_config_flag, add_json_flag, print_json
+from edge.cli.common import EXIT_OK, add_command, print_json
 from edge.errors import UserError
 
 log = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(subparsers, "run", run)
-    add_config_flag(parser)
+    parser = add_command(subparsers, "run", run, with_config=True, with_json=True)
     parser.add_argument(
         "--source",
         metavar="SPEC",
@@ -30,7 +29,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="synthetic source: write vehicle_id,plate,first_frame,last_frame of every vehicle "
         "shown",
     )
-    add_json_flag(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,21 +9,18 @@ from edge.cli.common import (
     EXIT_FAILURE,
     EXIT_OK,
     add_command,
-    add_config_flag,
-    add_json_flag,
+    add_switch,
     print_json,
 )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(subparsers, "selftest", run)
-    add_config_flag(parser)
-    parser.add_argument(
+    parser = add_command(subparsers, "selftest", run, with_config=True, with_json=True)
+    add_switch(
+        parser,
         "--skip-broker",
-        action="store_true",
-        help="do not try the broker (e.g. at a bench with no network); reported as skipped",
+        "do not try the broker (e.g. at a bench with no network); reported as skipped",
     )
-    add_json_flag(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -20,8 +20,6 @@ from edge.cli.common import (
     EXIT_FAILURE,
     EXIT_OK,
     add_command,
-    add_config_flag,
-    add_json_flag,
     print_json,
 )
 from edge.errors import RuntimeFailure
@@ -29,9 +27,7 @@ from edge.times import parse_rfc3339
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_command(subparsers, "status", status)
-    add_config_flag(parser)
-    add_json_flag(parser)
+    add_command(subparsers, "status", status, with_config=True, with_json=True)
 
 
 def status(args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ import argparse
 import re
 import time
 
-from edge.cli.common import EXIT_OK, add_command
+from edge.cli.common import EXIT_OK, add_command, add_switch
 from edge.errors import UserError
 from edge.progress import for_command
 from edge.synth.generate import DEFAULT_SCENE_SIZE, default_plate_height, generate_dataset
@@ -21,9 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--seed", required=True, type=int, metavar="S", help="same seed, same bytes"
     )
-    parser.add_argument(
-        "--crops", action="store_true", help="plate crops for the recogniser instead of scenes"
-    )
+    add_switch(parser, "--crops", "plate crops for the recogniser instead of scenes")
     parser.add_argument("--look", default="mixed", choices=[*LOOKS, "mixed"])
     parser.add_argument(
         "--region",

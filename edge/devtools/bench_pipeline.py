@@ -94,7 +94,8 @@ def bench_pipeline(frames: int = 600, threads: int = 2, seed: int = 21) -> dict[
 
 def bench_hit_latency(seconds: float = 60.0, fps: float = BENCH_FPS) -> dict[str, Any]:
     from edge.devtools.demo import prepare_demo_hotlist
-    from edge.devtools.localbroker import LocalBroker, find_mosquitto
+    from edge.devtools.localbroker import LocalBroker
+    from edge.devtools.processes import find_mosquitto
     from edge.unit.memory import peak_rss_mb, reset_peak
     from edge.unit.notify import Notifier
     from edge.unit.service import RunOptions, Unit

@@ -8,35 +8,18 @@ bytes on its TCP connections (`ss -ti`: TLS records as sent, before TCP/IP heade
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 from edge.devtools.pki import ForceCA
-from edge.devtools.processes import stop_server
+from edge.devtools.processes import find_mosquitto, free_port, stop_server, wait_until_listening
 
 REPO = Path(__file__).resolve().parents[2]
 CENTRE_CONF = REPO / "firmware_config" / "mosquitto-centre.conf"
 CENTRE_ACL = REPO / "firmware_config" / "mosquitto-centre.acl"
 REWRITTEN = ("user", "listener", "cafile", "certfile", "keyfile", "crlfile", "acl_file",
              "persistence_location", "log_dest")  # fmt: skip
-
-
-def find_mosquitto() -> str | None:
-    found = shutil.which("mosquitto")
-    if found:
-        return found
-    return next((p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
-                 if Path(p).is_file()), None)  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def rewrite(committed: str, port: int, files: dict[str, str], extra: str = "") -> str:
@@ -92,17 +75,10 @@ class CentreBroker:
             [self.binary, "-c", str(self.config)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"mosquitto exited with {self.process.returncode}; see {self.log}"
-                )
-            try:
-                with socket.create_connection((self.host, self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
+        if wait_until_listening(self.process, self.host, self.port, timeout_s):
+            return
+        if self.process.poll() is not None:
+            raise RuntimeError(f"mosquitto exited with {self.process.returncode}; see {self.log}")
         self.stop()
         raise RuntimeError(f"mosquitto did not listen on {self.host}:{self.port}")
 

@@ -5,23 +5,17 @@ one is installed (tests have their own fixture). Anonymous, no persistence, queu
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
-PATHS = ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
-
-
-def find_mosquitto() -> str | None:
-    return shutil.which("mosquitto") or next((p for p in PATHS if Path(p).is_file()), None)
+from edge.devtools.processes import free_port, stop_server, wait_until_listening
 
 
 class LocalBroker:
     def __init__(self, binary: str, port: int | None = None):
         self.binary, self.host = binary, "127.0.0.1"
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.folder = Path(tempfile.mkdtemp(prefix="anpr-broker-"))
         self.process: subprocess.Popen | None = None
 
@@ -34,29 +28,13 @@ class LocalBroker:
         self.process = subprocess.Popen(
             [self.binary, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                with socket.create_connection((self.host, self.port), timeout=0.2):
-                    return self
-            except OSError:
-                time.sleep(0.05)
+        if wait_until_listening(self.process, self.host, self.port, 10.0):
+            return self
         self.__exit__()
         raise RuntimeError(f"mosquitto did not start on {self.host}:{self.port}")
 
     def __exit__(self, *exc_info: object) -> None:
         if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+            stop_server(self.process, 5.0)
             self.process = None
         shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

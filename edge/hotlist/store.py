@@ -18,7 +18,13 @@ from itertools import repeat
 
 import numpy as np
 
-from edge.hotlist.bulk import ChunkMismatch, insert_rows, read_chunk, read_transaction
+from edge.hotlist.bulk import (
+    ChunkMismatch,
+    entry_values,
+    insert_rows,
+    read_chunk,
+    read_transaction,
+)
 from edge.hotlist.entries import EntryColumns, format_time
 from edge.hotlist.keys import decode, encode_many
 from edge.hotlist.records import IndexColumns, ListInfo
@@ -239,16 +245,7 @@ class ListChange:
         """The index columns, and the SQL parameter rows (lazily: executemany streams them)."""
         categories = self._ids(columns.categories)
         actions = self._ids(columns.actions)
-        rows = zip(
-            repeat(self.list_no),
-            columns.vrms,
-            categories,
-            columns.priorities.tolist(),
-            actions,
-            columns.reasons,
-            columns.expires.tolist(),
-            strict=False,
-        )
+        rows = zip(repeat(self.list_no), *entry_values(columns, categories, actions), strict=False)
         return _index_columns_of(columns, categories, actions), rows
 
     def _ids(self, texts: list[str]) -> list[int]:

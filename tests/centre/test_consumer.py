@@ -19,11 +19,12 @@ import pytest
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg (the centre extra) is not installed")
 
-from edge.devtools.centre_broker import CentreBroker, find_mosquitto  # noqa: E402
+from edge.devtools.centre_broker import CentreBroker  # noqa: E402
 from edge.devtools.fleet.centre import Centre, wait_for  # noqa: E402
 from edge.devtools.fleet.feed import Feed  # noqa: E402
 from edge.devtools.pki import ForceCA  # noqa: E402
 from edge.devtools.postgres import find_bin  # noqa: E402
+from edge.devtools.processes import find_mosquitto  # noqa: E402
 from edge.uplink.payloads import encode, hit_payload, read_payload  # noqa: E402
 from tests.support.security import NOT_AUTHORIZED, Client  # noqa: E402
 

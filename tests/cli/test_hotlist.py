@@ -34,6 +34,12 @@ def run_json(*args: str) -> tuple[int, dict]:
     return code, json.loads(out)
 
 
+def sign_args(csv: str, key: str, version: int, out: str, base: int | None = None) -> list[str]:
+    """`hotlist sign` of list "national": a snapshot, or with `base` a delta."""
+    args = ["hotlist", "sign", csv, "--key", key, "--list", "national", "--version", str(version)]
+    return [*args, *(["--base", str(base)] if base is not None else []), "--out", out]
+
+
 @pytest.fixture
 def site(tmp_path, capsys):
     """Keys made with `keygen`, a config trusting them, a signed snapshot v1 of CSV."""
@@ -45,17 +51,9 @@ def site(tmp_path, capsys):
     config = write_config(tmp_path, [keys / "centre-a.pub", keys / "centre-b.pub"])
     (tmp_path / "v1.csv").write_text(CSV)
     code, out = run_json(
-        "hotlist",
-        "sign",
-        str(tmp_path / "v1.csv"),
-        "--key",
-        str(keys / "centre-a.key"),
-        "--list",
-        "national",
-        "--version",
-        "1",
-        "--out",
-        str(tmp_path / "v1.json"),
+        *sign_args(
+            str(tmp_path / "v1.csv"), str(keys / "centre-a.key"), 1, str(tmp_path / "v1.json")
+        )
     )
     assert code == 0 and out["kind"] == "snapshot" and out["lines"] == 2
     return tmp_path, keys, config, centre
@@ -117,19 +115,9 @@ def test_delta_signed_from_a_change_csv(site, capsys):
         "op,vrm,category,priority,action\nadd,CD34EFG,firearms,1,intercept\nremove,BD51SMR,,,\n"
     )
     code, out = run_json(
-        "hotlist",
-        "sign",
-        str(folder / "d.csv"),
-        "--key",
-        str(keys / "centre-b.key"),
-        "--list",
-        "national",
-        "--version",
-        "2",
-        "--base",
-        "1",
-        "--out",
-        str(folder / "d.json"),
+        *sign_args(
+            str(folder / "d.csv"), str(keys / "centre-b.key"), 2, str(folder / "d.json"), base=1
+        )
     )
     assert code == 0 and out["kind"] == "delta" and out["base_version"] == 1
     code, out = run_json("hotlist", "apply", str(folder / "d.json"), "--config", str(config))
@@ -144,37 +132,14 @@ def test_bad_csv_rows_name_file_line_and_field(site, capsys):
         "AB#12,stolen,1,intercept\nCD34EFG,stolen,high,intercept\n"
         "ab12cde,drugs,2,monitor\n"
     )
-    code, _, err = run(
-        "hotlist",
-        "sign",
-        str(bad),
-        "--key",
-        str(keys / "centre-a.key"),
-        "--list",
-        "national",
-        "--version",
-        "3",
-        "--out",
-        str(folder / "x.json"),
-    )
+    sign_bad = sign_args(str(bad), str(keys / "centre-a.key"), 3, str(folder / "x.json"))
+    code, _, err = run(*sign_bad)
     assert code == 2 and "Traceback" not in err
     assert f"{bad}: line 3: field vrm" in err
     assert f"{bad}: line 4: field priority: got 'high'" in err
     assert not (folder / "x.json").exists()
     bad.write_text("vrm,category,prority,action\n")
-    code, _, err = run(
-        "hotlist",
-        "sign",
-        str(bad),
-        "--key",
-        str(keys / "centre-a.key"),
-        "--list",
-        "national",
-        "--version",
-        "3",
-        "--out",
-        str(folder / "x.json"),
-    )
+    code, _, err = run(*sign_bad)
     assert code == 2 and "line 1: unknown column 'prority'" in err
     (folder / "dup.csv").write_text("vrm,category,priority,action\nAB12CDE,a,1,b\nab12 cde,a,1,b\n")
     code, _, err = run("hotlist", "import", str(folder / "dup.csv"), "--list", "site")
@@ -218,19 +183,9 @@ def test_publish_retains_snapshots_and_refuses_retained_deltas(site, capsys, bro
     assert retained_payload(broker, out["topic"]) == (folder / "v1.json").read_bytes()
     (folder / "d.csv").write_text("op,vrm\nremove,AB12CDE\n")
     run(
-        "hotlist",
-        "sign",
-        str(folder / "d.csv"),
-        "--key",
-        str(keys / "centre-a.key"),
-        "--list",
-        "national",
-        "--version",
-        "2",
-        "--base",
-        "1",
-        "--out",
-        str(folder / "d.json"),
+        *sign_args(
+            str(folder / "d.csv"), str(keys / "centre-a.key"), 2, str(folder / "d.json"), base=1
+        )
     )
     code, _, err = run(
         "hotlist",

@@ -10,10 +10,10 @@ import pytest
 
 pytest.importorskip("psycopg", reason="psycopg (the centre extra) is not installed")
 
-from edge.devtools.centre_broker import find_mosquitto
 from edge.devtools.fleet import scenarios
 from edge.devtools.fleet.fleet import Fleet, FleetOptions
 from edge.devtools.postgres import find_bin
+from edge.devtools.processes import find_mosquitto
 
 pytestmark = [
     pytest.mark.broker,

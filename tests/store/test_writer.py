@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from edge.records import Hit, HitDecided, HotlistEntry, HotlistMatch, ReadDecided
+from edge.records import HitDecided, PlateRead, ReadDecided
 from edge.stages import Counters, Stage
 from edge.store import open_database
 from edge.store import writer as writer_module
 from edge.store.holding import Delivered, spill_path
 from edge.store.reads import ReadStore
 from edge.store.writer import END, StoreSettings, StoreWriter
-from tests.support.store import plate_read
+from tests.support.store import hit_on, plate_read
 from tests.support.unit import wait_for
 
 
@@ -48,8 +48,7 @@ class Running:
 
 
 def hit_of(read) -> HitDecided:
-    match = HotlistMatch("demo", 3, HotlistEntry(read.vrm, "stolen", 1, "intercept"), "exact")
-    return HitDecided(Hit(read, (match,)), 1.0, 2.0)
+    return HitDecided(hit_on(read, list_version=3), 1.0, 2.0)
 
 
 def hold_lock(path: Path) -> sqlite3.Connection:
@@ -67,14 +66,23 @@ def ids(path: Path, table: str) -> set[str]:
         conn.close()
 
 
-def test_a_held_write_lock_keeps_records_in_memory_until_it_goes(tmp_path):
-    path = tmp_path / "anpr.db"
+def start_locked_with_reads(
+    path: Path, plate: str, count: int, hit: int
+) -> tuple[sqlite3.Connection, Running, list[PlateRead]]:
+    """A writer started while another connection holds the write lock, handed `count` reads
+    (plates from the `plate` template) and a hit on the `hit`-th."""
     lock = hold_lock(path)
     unit = Running(path)
-    reads = [plate_read(f"AB{n:02d}CDE") for n in range(5)]
+    reads = [plate_read(plate.format(n)) for n in range(count)]
     for read in reads:
         unit.writer.submit(ReadDecided(read, False))
-    unit.writer.submit(hit_of(reads[0]))
+    unit.writer.submit(hit_of(reads[hit]))
+    return lock, unit, reads
+
+
+def test_a_held_write_lock_keeps_records_in_memory_until_it_goes(tmp_path):
+    path = tmp_path / "anpr.db"
+    lock, unit, reads = start_locked_with_reads(path, "AB{:02d}CDE", 5, hit=0)
     wait_for(lambda: unit.writer.condition.state == "busy", "the writer saying busy", 10)
     time.sleep(2.5)  # several failed attempts (the busy timeout is 1 s)
     state = unit.writer.condition.snapshot()
@@ -93,12 +101,7 @@ def test_a_held_write_lock_keeps_records_in_memory_until_it_goes(tmp_path):
 def test_a_stop_while_the_lock_is_held_spills_and_the_next_start_stores(tmp_path, monkeypatch):
     monkeypatch.setattr(writer_module, "END_GRACE_S", 2.0)
     path = tmp_path / "anpr.db"
-    lock = hold_lock(path)
-    unit = Running(path)
-    reads = [plate_read(f"CD{n:02d}EFG") for n in range(3)]
-    for read in reads:
-        unit.writer.submit(ReadDecided(read, False))
-    unit.writer.submit(hit_of(reads[1]))
+    lock, unit, reads = start_locked_with_reads(path, "CD{:02d}EFG", 3, hit=1)
     unit.stop()
     spill = spill_path(path)
     assert spill.exists() and oct(spill.stat().st_mode & 0o777) == "0o600"

@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
 import subprocess
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from edge.devtools.processes import stop_server
-
-MOSQUITTO_PATHS = ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
-
-
-def find_mosquitto() -> str | None:
-    found = shutil.which("mosquitto")
-    if found:
-        return found
-    return next((p for p in MOSQUITTO_PATHS if Path(p).is_file()), None)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from edge.devtools.processes import find_mosquitto, free_port, stop_server, wait_until_listening
 
 
 class MosquittoBroker:
@@ -61,20 +45,11 @@ class MosquittoBroker:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                err = (
-                    self.process.stderr.read().decode(errors="replace")
-                    if self.process.stderr
-                    else ""
-                )
-                raise RuntimeError(f"mosquitto exited with {self.process.returncode}: {err}")
-            try:
-                with socket.create_connection((self.host, self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
+        if wait_until_listening(self.process, self.host, self.port, timeout_s):
+            return
+        if self.process.poll() is not None:
+            err = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
+            raise RuntimeError(f"mosquitto exited with {self.process.returncode}: {err}")
         self.stop()
         raise RuntimeError(f"mosquitto did not listen on {self.host}:{self.port} in {timeout_s}s")
 
@@ -85,3 +60,13 @@ class MosquittoBroker:
         if self.process.stderr:
             self.process.stderr.close()
         self.process = None
+
+
+@contextmanager
+def running(broker: MosquittoBroker) -> Iterator[MosquittoBroker]:
+    """The broker started for a `with` block and stopped after it, whatever happens."""
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()

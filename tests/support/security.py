@@ -5,8 +5,6 @@ paths, port and run-as user rewritten, and a small MQTT 5 client that reports re
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import os
 import queue
 import shutil
@@ -14,19 +12,15 @@ import ssl
 import subprocess
 import threading
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from edge.devtools.pki import ForceCA, Identity
 from edge.hotlist.bundle import seal, snapshot_payload
 from edge.hotlist.signing import load_signing_key
 from edge.times import rfc3339_now
@@ -40,127 +34,14 @@ PUBLISHER_CN = "anpr.centre.hotlists"  # the centre's hotlist publisher: a certi
 NOT_AUTHORIZED = 0x87  # MQTT 5 reason code "Not authorized" (PUBACK, SUBACK, CONNACK)
 
 
-@dataclass(frozen=True)
-class Identity:
-    cn: str
-    cert: Path
-    key: Path
-
-
-class TestCA:
-    """A force CA in `folder`: EC P-256 keys, certificates valid from 5 minutes ago for a day
-    unless told otherwise."""
+class TestCA(ForceCA):
+    """A force CA in `folder` (edge.devtools.pki): certificates valid from 5 minutes ago for a
+    day unless told otherwise."""
 
     __test__ = False  # not a pytest class
 
     def __init__(self, folder: Path, name: str = "test force CA"):
-        self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        self.name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-        now = dt.datetime.now(dt.UTC)
-        self.cert = (
-            x509.CertificateBuilder()
-            .subject_name(self.name)
-            .issuer_name(self.name)
-            .public_key(self.key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.KeyUsage(False, False, False, False, False, True, True, False, False),
-                critical=True,
-            )
-            .add_extension(
-                x509.SubjectKeyIdentifier.from_public_key(self.key.public_key()), critical=False
-            )
-            .sign(self.key, hashes.SHA256())
-        )
-        self.cert_path = folder / "ca.crt"
-        self.cert_path.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
-        self.revoked: list[int] = []
-
-    def issue(
-        self,
-        cn: str,
-        *,
-        server: bool = False,
-        expired: bool = False,
-        passphrase: str | None = None,
-    ) -> Identity:
-        key = ec.generate_private_key(ec.SECP256R1())
-        now = dt.datetime.now(dt.UTC)
-        start, end = (
-            (now - dt.timedelta(days=30), now - dt.timedelta(days=1))
-            if expired
-            else (now - dt.timedelta(minutes=5), now + dt.timedelta(days=1))
-        )
-        usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
-            .issuer_name(self.name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(start)
-            .not_valid_after(end)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
-                critical=False,
-            )
-        )
-        if server:
-            builder = builder.add_extension(
-                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                critical=False,
-            )
-        cert = builder.sign(self.key, hashes.SHA256())
-        stem = self.folder / cn.replace("/", "_")
-        if expired:
-            stem = stem.with_name(stem.name + "-expired")
-        cert_path, key_path = stem.with_suffix(".crt"), stem.with_suffix(".key")
-        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        encryption = (
-            serialization.BestAvailableEncryption(passphrase.encode())
-            if passphrase
-            else serialization.NoEncryption()
-        )
-        key_path.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
-            )
-        )
-        key_path.chmod(0o600)
-        return Identity(cn, cert_path, key_path)
-
-    def revoke(self, identity: Identity) -> None:
-        cert = x509.load_pem_x509_certificate(identity.cert.read_bytes())
-        self.revoked.append(cert.serial_number)
-        self.write_crl()
-
-    def write_crl(self) -> Path:
-        now = dt.datetime.now(dt.UTC)
-        builder = (
-            x509.CertificateRevocationListBuilder()
-            .issuer_name(self.name)
-            .last_update(now - dt.timedelta(minutes=5))
-            .next_update(now + dt.timedelta(days=1))
-        )
-        for serial in self.revoked:
-            builder = builder.add_revoked_certificate(
-                x509.RevokedCertificateBuilder()
-                .serial_number(serial)
-                .revocation_date(now - dt.timedelta(minutes=1))
-                .build()
-            )
-        path = self.folder / "ca.crl"
-        path.write_bytes(
-            builder.sign(self.key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
-        )
-        return path
+        super().__init__(folder, name, days=1)
 
 
 # The directives whose values name a file, folder, port or user of the machine the broker runs
@@ -204,7 +85,7 @@ class CentreBroker(MosquittoBroker):
     def __init__(self, folder: Path, ca: TestCA, port: int | None = None):
         super().__init__(folder, port or free_port())
         self.ca = ca
-        server = ca.issue("127.0.0.1", server=True)
+        server = ca.issue("127.0.0.1", server_ip="127.0.0.1")
         crl = ca.write_crl()
         data = folder / "mosquitto-data"
         data.mkdir(exist_ok=True)

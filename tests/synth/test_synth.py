@@ -25,7 +25,7 @@ from edge.synth import glyphs, looks
 from edge.synth.generate import generate_dataset
 from edge.synth.plate import render_plate
 from edge.synth.plate_styles import random_style
-from edge.synth.scene import render_crop, render_scene
+from edge.synth.scene import Scene, render_crop, render_scene
 
 # The DVLA rules written out independently of edge.plates.formats, as an oracle.
 NO_IQ = "A-HJ-PR-Z"
@@ -160,21 +160,27 @@ def test_scene_boxes_lie_inside_and_apart() -> None:
                 assert ax + aw <= bx or bx + bw <= ax or ay + ah <= by or by + bh <= ay
 
 
+def scene_with_and_without_plates(seed: int) -> tuple[Scene, Scene]:
+    """One day scene drawn twice from the same seed: with its plates and without."""
+    with_plates, without = (
+        render_scene(
+            np.random.default_rng([5, seed]),
+            SCENE_SIZE,
+            plate_height=SCENE_PLATES,
+            look="day",
+            draw_plates=draw,
+        )
+        for draw in (True, False)
+    )
+    return with_plates, without
+
+
 def test_labels_match_pixels() -> None:
     """The same scene with and without its plates differs inside the labelled boxes only, and
     over most of each box: a box that is offset, too large or too small fails."""
     checked = 0
     for seed in range(10):
-        with_plates, without = (
-            render_scene(
-                np.random.default_rng([5, seed]),
-                SCENE_SIZE,
-                plate_height=SCENE_PLATES,
-                look="day",
-                draw_plates=draw,
-            )
-            for draw in (True, False)
-        )
+        with_plates, without = scene_with_and_without_plates(seed)
         difference = cv2.absdiff(with_plates.image, without.image).max(axis=2).astype(np.float64)
         near_plates = np.zeros(difference.shape, bool)
         for plate in with_plates.plates:
@@ -199,16 +205,7 @@ def test_label_boxes_are_tight(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(looks, "random_degradation", lambda *_args: sharp)
     checked = 0
     for seed in range(10):
-        with_plates, without = (
-            render_scene(
-                np.random.default_rng([5, seed]),
-                SCENE_SIZE,
-                plate_height=SCENE_PLATES,
-                look="day",
-                draw_plates=draw,
-            )
-            for draw in (True, False)
-        )
+        with_plates, without = scene_with_and_without_plates(seed)
         changed = cv2.absdiff(with_plates.image, without.image).max(axis=2) > 0
         for plate in with_plates.plates:
             x, y, w, h = plate.box

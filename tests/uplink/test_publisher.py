@@ -4,39 +4,26 @@ outage, retained online/offline status, payloads valid against their JSON Schema
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
-from edge.records import (
-    Hit,
-    HitDecided,
-    HotlistEntry,
-    HotlistMatch,
-    PlateRead,
-    ReadDecided,
-    new_read_id,
-)
+from edge.records import Hit, HitDecided, PlateRead, ReadDecided
 from edge.store import open_database
 from edge.store.reads import ReadStore
+from tests.support.store import hit_on
+from tests.support.store import plate_read as stored_read
 from tests.support.unit import Subscriber, validate, wait_for
 from tests.support.uplink import Unit
 
 pytestmark = pytest.mark.broker
-NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def plate_read(vrm: str) -> PlateRead:
-    return PlateRead(
-        new_read_id(), "unit-1", "cam1", vrm, 0.97, (0.99,) * len(vrm), "gb-current",
-        NOW, NOW, NOW, False, (51.5, -0.1), "towards", 6, (("detector", "d@1"),),
-        b"\xff\xd8" + bytes(1500),
-    )  # fmt: skip
+    """A read with a crop of a real one's size (1.5 kB)."""
+    return stored_read(vrm, b"\xff\xd8" + bytes(1500))
 
 
 def hit_of(read: PlateRead) -> Hit:
-    entry = HotlistEntry(read.vrm, "stolen", 1, "intercept", "test")
-    return Hit(read, (HotlistMatch("demo", 7, entry, "exact"),))
+    return hit_on(read, reason="test")
 
 
 def fill_backlog(path, count: int) -> list[str]:

@@ -33,6 +33,7 @@ def never_synced() -> bool:
 class FrameSource:
     live: bool = False
     kind: str = "?"
+    index: int = 0  # of the next frame: frames delivered so far
 
     def __enter__(self) -> FrameSource:
         self.open()
@@ -54,4 +55,8 @@ class FrameSource:
         return self.kind
 
     def status(self) -> dict[str, Any]:
-        return {"source": self.kind}
+        """What health shows of the source: its kind, frames so far and its own `details()`."""
+        return {"source": self.kind, "frames": self.index, **self.details()}
+
+    def details(self) -> dict[str, Any]:
+        return {}

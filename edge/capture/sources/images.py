@@ -68,5 +68,5 @@ class ImageFolder(FrameSource):
             )
         return None
 
-    def status(self) -> dict[str, Any]:
-        return {"source": self.kind, "frames": self.index, "unreadable": self.unreadable}
+    def details(self) -> dict[str, Any]:
+        return {"unreadable": self.unreadable}

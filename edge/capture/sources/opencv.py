@@ -120,10 +120,8 @@ class OpenCvSource(FrameSource):
         self.index += 1
         return frame
 
-    def status(self) -> dict[str, Any]:
+    def details(self) -> dict[str, Any]:
         return {
-            "source": self.kind,
-            "frames": self.index,
             "connected": self._capture is not None,
             "reconnects": self.reconnects,
             "failures": self.failures,

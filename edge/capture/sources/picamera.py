@@ -133,10 +133,8 @@ class PiCamera(FrameSource):
         self.index += 1
         return frame
 
-    def status(self) -> dict[str, Any]:
+    def details(self) -> dict[str, Any]:
         return {
-            "source": self.kind,
-            "frames": self.index,
             "exposure_us": self.last_metadata.get("ExposureTime"),
             "analogue_gain": self.last_metadata.get("AnalogueGain"),
         }

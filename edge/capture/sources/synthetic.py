@@ -274,8 +274,8 @@ class SyntheticRoad(FrameSource):
         self.index += 1
         return frame
 
-    def status(self) -> dict[str, Any]:
-        return {"source": self.kind, "frames": self.index, "on_road": len(self._active)}
+    def details(self) -> dict[str, Any]:
+        return {"on_road": len(self._active)}
 
 
 def _clip(box: tuple[int, int, int, int], width: int, height: int):

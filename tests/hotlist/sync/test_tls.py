@@ -30,20 +30,8 @@ def test_publish_and_sync_over_tls(tmp_path, tls_broker, capsys):
         wait_for(sync.connected.is_set, "connected over TLS")
         bundle = tmp_path / "v1.json"
         bundle.write_bytes(centre.snapshot("national", 1, [entry("AB12CDE")]))
-        assert (
-            main(
-                [
-                    "hotlist",
-                    "publish",
-                    str(bundle),
-                    "--broker",
-                    f"127.0.0.1:{port}",
-                    "--ca",
-                    str(ca),
-                ]
-            )
-            == 0
-        )
+        publish = ["hotlist", "publish", str(bundle), "--broker", f"127.0.0.1:{port}", "--ca"]
+        assert main([*publish, str(ca)]) == 0
         wait_for(lambda: holder.versions().get("national") == 1, "applied over TLS")
     finally:
         stop.set()
@@ -51,20 +39,5 @@ def test_publish_and_sync_over_tls(tmp_path, tls_broker, capsys):
     capsys.readouterr()
     (tmp_path / "other").mkdir()
     other_ca = make_ca_and_server(tmp_path / "other")["ca"]  # a CA the broker never used
-    assert (
-        main(
-            [
-                "hotlist",
-                "publish",
-                str(bundle),
-                "--broker",
-                f"127.0.0.1:{port}",
-                "--ca",
-                str(other_ca),
-                "--timeout",
-                "3",
-            ]
-        )
-        == 1
-    )
+    assert main([*publish, str(other_ca), "--timeout", "3"]) == 1
     assert "certificate verify failed" in capsys.readouterr().err

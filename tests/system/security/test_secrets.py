@@ -27,7 +27,7 @@ def password_broker(folder: Path, ca: TestCA, user: str, password: str) -> Centr
     broker = CentreBroker(folder, ca)
     passwords = folder / "passwords"
     mosquitto_passwd(passwords, user, password)
-    server = ca.issue("127.0.0.1", server=True)
+    server = ca.issue("127.0.0.1", server_ip="127.0.0.1")
     broker.config.write_text(
         f"user {'root' if os.geteuid() == 0 else 'mosquitto'}\n"
         f"listener {broker.port} 127.0.0.1\ncafile {ca.cert_path}\n"
