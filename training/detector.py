@@ -128,6 +128,10 @@ def real_recall(model, scenes, threshold=0.3, iou=0.5) -> float:
     return recall_at(deployed, np.stack(images), list(boxes), threshold, iou)[0]
 
 
+# Plate heights of pasted real plates at the training size: readable, up to a near plate.
+PASTE_HEIGHTS = (10, 80)
+
+
 def train(args: argparse.Namespace) -> None:
     import keras
     import tensorflow as tf
@@ -187,6 +191,9 @@ def train(args: argparse.Namespace) -> None:
         pick = rng.integers(0, len(images), args.batch - real_batch)
         x = images[pick]
         picked = [list(boxes[k]) for k in pick]
+        if real and args.paste_share:  # real plates into synthetic scenes
+            for b in np.flatnonzero(rng.random(len(pick)) < args.paste_share):
+                picked[b] = real_scenes.paste(x[b], picked[b], real, rng, PASTE_HEIGHTS)
         if real_batch:
             chosen = rng.integers(0, len(real), real_batch)
             more = [real_scenes.sample(real[k], rng, size) for k in chosen]
@@ -270,6 +277,11 @@ def export(trained, images, args, history, seconds, real=None) -> None:
                 "batch, zoomed 0.8–2.5 and cut at random: training.real_scenes)"
                 if real
                 else ""
+            )
+            + (
+                f"; real plates pasted into {args.paste_share:.0%} of the synthetic scenes"
+                if real and args.paste_share
+                else ""
             ),
             "seed": args.seed,
             "steps": args.steps if not args.stop_at else f"{args.stop_at} of {args.steps}",
@@ -309,6 +321,12 @@ def add_scene_options(parser) -> None:
         real_help="every annotated box is a target",
         real_share=0.5,
         valid_help="recall, never trained on",
+    )
+    parser.add_argument(
+        "--paste-share",
+        type=float,
+        default=0.0,
+        help="with --real: the share of synthetic scenes that get a real plate pasted in",
     )
     parser.add_argument("--tag", default="", help="suffix of this stage's checkpoint files")
     parser.add_argument(

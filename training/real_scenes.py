@@ -6,6 +6,10 @@ a photo is fitted the same way and then zoomed by 0.8–2.5 (a plate in the unit
 relative to the frame, than in most of these photos) and cut at a random place, so one photo
 gives many scenes. A box cut by the edge stays a target only if most of it is inside.
 
+`paste` puts real plates into synthetic scenes: the real face, wear and furniture of a plate in
+the many places, sizes and lights the generator gives, where a real photo shows each plate in
+one place only.
+
 Only the split asked for is used (`train` to train, `valid` to watch); `heldout` never.
 """
 
@@ -26,6 +30,11 @@ from edge.vision.preprocess import letterbox, to_grey
 KEEP_LONG_SIDE = 1280
 ZOOM = (0.8, 2.5)
 MIN_VISIBLE = 0.6
+# Pasted plates: at least this many pixels high (smaller ones are unreadable smudges), a margin of
+# their own surroundings around the box so no hard edge marks where they were cut, feathered in.
+PASTE_MIN_HEIGHT = 10
+PASTE_MARGIN = 0.15
+PASTE_MAX_ZOOM = 1.5
 
 
 @dataclass(frozen=True)
@@ -107,3 +116,61 @@ def fitted(scene: RealScene, size: tuple[int, int]) -> tuple[np.ndarray, list[tu
         for x, y, w, h in scene.boxes
     ]
     return canvas, boxes
+
+
+def paste(
+    canvas: np.ndarray,
+    boxes: list[tuple[float, float, float, float]],
+    scenes: list[RealScene],
+    rng: np.random.Generator,
+    heights: tuple[int, int],
+) -> list[tuple[float, float, float, float]]:
+    """Paste one real plate (a random box of a random scene) into grey `canvas` in place, at a
+    plate height drawn from `heights` and a place that overlaps none of `boxes`; its brightness
+    matched to the place it lands on. Returns `boxes` with the new one (unchanged when no
+    place or usable plate was found in a few tries)."""
+    height, width = canvas.shape
+    for _ in range(8):
+        scene = scenes[int(rng.integers(len(scenes)))]
+        if not scene.boxes:
+            continue
+        bx, by, bw, bh = scene.boxes[int(rng.integers(len(scene.boxes)))]
+        largest = min(heights[1], bh * PASTE_MAX_ZOOM)  # no plate blown up into a blur
+        if bh < PASTE_MIN_HEIGHT or bw < bh or largest < heights[0]:
+            continue
+        target_h = float(rng.uniform(heights[0], largest))
+        scale = target_h / bh
+        mx, my = bw * PASTE_MARGIN, bh * PASTE_MARGIN
+        x0, y0 = max(0, round(bx - mx)), max(0, round(by - my))
+        x1 = min(scene.image.shape[1], round(bx + bw + mx))
+        y1 = min(scene.image.shape[0], round(by + bh + my))
+        out_w, out_h = max(2, round((x1 - x0) * scale)), max(2, round((y1 - y0) * scale))
+        if out_w >= width or out_h >= height:
+            continue
+        patch = cv2.resize(scene.image[y0:y1, x0:x1], (out_w, out_h), interpolation=cv2.INTER_AREA)
+        px, py = int(rng.integers(0, width - out_w)), int(rng.integers(0, height - out_h))
+        new = ((bx - x0) * scale + px, (by - y0) * scale + py, bw * scale, bh * scale)
+        if any(_overlaps(new, other) for other in boxes):
+            continue
+        _blend(canvas, patch, px, py, rng)
+        return [*boxes, new]
+    return boxes
+
+
+def _overlaps(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    return ax < bx + bw and bx < ax + aw and ay < by + bh and by < ay + ah
+
+
+def _blend(canvas: np.ndarray, patch: np.ndarray, x: int, y: int, rng: np.random.Generator) -> None:
+    """`patch` into `canvas` at (x, y): its mean brightness moved part of the way to the
+    place's (a plate in shade stays darker than one in sun), edges feathered over the margin."""
+    h, w = patch.shape
+    place = canvas[y : y + h, x : x + w].astype(np.float32)
+    shift = (place.mean() - patch.mean()) * float(rng.uniform(0.0, 0.5))
+    toned = np.clip(patch.astype(np.float32) + shift, 0, 255)
+    ramp_y = np.minimum(np.arange(h), np.arange(h)[::-1]) / max(1.0, h * PASTE_MARGIN)
+    ramp_x = np.minimum(np.arange(w), np.arange(w)[::-1]) / max(1.0, w * PASTE_MARGIN)
+    alpha = np.clip(np.minimum.outer(ramp_y, ramp_x), 0.0, 1.0)
+    canvas[y : y + h, x : x + w] = (alpha * toned + (1 - alpha) * place).astype(np.uint8)

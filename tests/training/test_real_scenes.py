@@ -52,3 +52,26 @@ def test_fitted_is_the_units_letterbox():
     assert (w, h) == pytest.approx((64, 16))
     assert (x, y) == pytest.approx((320, 60 + 180))
     assert image[round(y) + 2, round(x) + 2] > 200
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_pasted_plate_is_where_its_box_says_and_overlaps_no_other(seed):
+    rng = np.random.default_rng(seed)
+    source = scene_with_plates([(300, 300, 200, 50), (800, 200, 120, 30)])
+    canvas = np.full((SIZE[1], SIZE[0]), 40, dtype=np.uint8)
+    canvas[100:130, 100:220] = 255  # a synthetic plate already there
+    boxes = real_scenes.paste(canvas, [(100.0, 100.0, 120.0, 30.0)], [source], rng, (12, 60))
+    assert len(boxes) == 2 and boxes[0] == (100.0, 100.0, 120.0, 30.0)
+    x, y, w, h = boxes[1]
+    assert 12 <= h <= 60 and x >= 0 and x + w <= SIZE[0] and y >= 0 and y + h <= SIZE[1]
+    assert x + w <= 100 or x >= 220 or y + h <= 100 or y >= 130
+    inner = canvas[round(y) + 2 : round(y + h) - 2, round(x) + 2 : round(x + w) - 2]
+    assert inner.size and (inner > 150).mean() > 0.9  # the white plate, brightness kept mostly
+
+
+def test_nothing_is_pasted_when_no_plate_is_large_enough():
+    canvas = np.full((SIZE[1], SIZE[0]), 40, dtype=np.uint8)
+    tiny = scene_with_plates([(10, 10, 20, 6)])
+    rng = np.random.default_rng(0)
+    assert real_scenes.paste(canvas, [], [tiny], rng, (12, 60)) == []
+    assert (canvas == 40).all()
