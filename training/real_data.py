@@ -49,7 +49,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.dataset import HEADER, read_dataset
+from edge.dataset import HEADER, IMAGE_EXTENSIONS, read_dataset
 from edge.plates.formats import classify, display_text
 from edge.vision.recogniser import TWO_ROW_ASPECT
 
@@ -220,7 +220,7 @@ def _read_voc_video(source: Source, root: Path) -> list[Candidate]:
     return found
 
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
+IMAGE_SUFFIXES = frozenset(IMAGE_EXTENSIONS)  # what a DESIGN §1 dataset may hold
 _OPEN_IMAGES_ID = re.compile(r"([0-9a-f]{16})_jpg")
 
 
@@ -307,7 +307,7 @@ def _read_simanno(source: Source, root: Path) -> list[Candidate]:
     imgareas (a JSON list of {x, y, width, height, lbltxt} in the image's pixels). Deleted rows
     are left out; a background image has no plate (a negative). A box drawn on an image of
     another size than the file's is scaled when the aspect ratio agrees, else the image is left
-    out (its orientation is uncertain)."""
+    out (its orientation is uncertain), as is a file without an image's name."""
     import sqlite3
     from contextlib import closing
 
@@ -321,6 +321,8 @@ def _read_simanno(source: Source, root: Path) -> list[Candidate]:
             ).fetchall()
         for name, width, height, background, areas in rows:
             image = root / folder / name
+            if image.suffix.lower() not in IMAGE_SUFFIXES:
+                continue  # e.g. an image saved as .bin: a dataset folder holds no such file
             size = _image_size(image) if image.exists() else None
             if size is None or not width or not height:
                 continue  # not in the snapshot (files of 4 MiB and more are not brought)

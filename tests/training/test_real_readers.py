@@ -67,6 +67,8 @@ def test_simanno_reads_boxes_scaled_and_skips_deleted_missing_and_rotated(tmp_pa
     _image(tmp_path / "train" / "turned.jpg", 100, 200)  # annotated as 200x100: uncertain
     _image(tmp_path / "train" / "gone.jpg", 200, 100)  # deleted in the database
     _image(tmp_path / "val" / "b.png", 200, 100)
+    _image(tmp_path / "val" / "c.jpg", 200, 100)
+    (tmp_path / "val" / "c.jpg").rename(tmp_path / "val" / "c.bin")  # an image by content only
     plate = {"x": 10, "y": 20, "width": 50, "height": 12, "lbltxt": "plate"}
     rows = {
         "train.db": [
@@ -76,7 +78,10 @@ def test_simanno_reads_boxes_scaled_and_skips_deleted_missing_and_rotated(tmp_pa
             ("gone.jpg", 100, 200, 1, 0, json.dumps([plate])),
             ("absent.jpg", 100, 200, 0, 0, json.dumps([plate])),  # not in the snapshot
         ],
-        "val.db": [("b.png", 100, 200, 0, 1, "[]")],  # a background image: a negative
+        "val.db": [
+            ("b.png", 100, 200, 0, 1, "[]"),  # a background image: a negative
+            ("c.bin", 100, 200, 0, 0, json.dumps([plate])),
+        ],
     }
     for database, entries in rows.items():
         with sqlite3.connect(tmp_path / database) as db:
