@@ -875,6 +875,11 @@ def build(out: Path, keys: list[str], manifest: Path, cache: Path, tool: Path) -
             text, lowest, two_rows = teacher.read_plate(image, box)
             reads += 1
             ok, country = valid_text(text, c.source.country) if text else (False, "")
+            if c.source.batch > 1 and not c.source.country and text.isdigit():
+                # From batch 2 on, digits alone are refused where the country is unknown: on
+                # the contact sheet they were mostly the big digits of a plate whose letters
+                # stand above them (Pakistani, Japanese), read without the letters.
+                ok = False
             if text and ok and lowest >= TEACHER_MIN_CHAR_PROB:
                 c.texts.append(text)
                 c.text_sources.append("teacher")
