@@ -422,6 +422,30 @@ SOURCES: dict[str, Source] = {
             batch=2,
         ),
         Source(
+            key="br-mercosul",
+            repo="robifal/Yolo-placa-v2",
+            commit="4aab22ec978cba435ba52fa9455c7792ff3fd42e",
+            licence="CC-BY-4.0",
+            licence_evidence=(
+                ("Placas-dec 2.v1i.yolov11/README.dataset.txt", "License: CC BY 4.0"),
+                ("Placas-dec 2.v1i.yolov11/data.yaml", "license: CC BY 4.0"),
+            ),
+            paths=(
+                "Placas-dec 2.v1i.yolov11/README.dataset.txt",
+                "Placas-dec 2.v1i.yolov11/README.roboflow.txt",
+                "Placas-dec 2.v1i.yolov11/data.yaml",
+                "Placas-dec 2.v1i.yolov11/train",
+            ),
+            read=yolo_export("Placas-dec 2.v1i.yolov11"),  # car and motorcycle plates
+            country="BR",
+            description=(
+                "Roboflow 'Placas-dec 2' (teste-de-placas/placas-dec-2 v1): 442 Brazilian "
+                "images stretched to 640x640, frames of a motorcycle ride video and close-ups "
+                "of old grey and Mercosur plates, car and motorcycle plate boxes"
+            ),
+            batch=2,
+        ),
+        Source(
             key="rxg4e-sample",
             repo="RenanBjj/Python-AI-Yolo-License-Plate-Detector",
             commit="e15727de851b1bf592fbdcdae83db6c201a164f8",
