@@ -49,7 +49,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.dataset import HEADER, read_dataset
+from edge.dataset import HEADER, IMAGE_EXTENSIONS, read_dataset
 from edge.plates.formats import classify, display_text
 from edge.vision.recogniser import TWO_ROW_ASPECT
 
@@ -86,6 +86,9 @@ TEACHER_MIN_BOX_HEIGHT = 8  # pixels: below this no character can be read
 MARGIN = 0.10  # of the box, per side, as the recogniser's crops
 HELDOUT_PERCENT = 10
 VIDEO_GAP_S = 5.0  # frames of one video closer than this (s) belong to one group (same cars)
+# A later batch's image within this many bits (of 256) of an earlier image's difference hash is
+# a copy of it (reserved_check.py's threshold: copies measured 9-20 bits apart, other photos 60+).
+NEAR_DUPLICATE_BITS = 32
 # The teacher writes separators and spaces between character groups; they are not characters.
 SEPARATORS = frozenset(" -.·:•_")
 _ALNUM = re.compile(r"[A-Z0-9]+")
@@ -137,6 +140,9 @@ class Source:
     country: str = ""  # where every plate of the source is from, if known
     valid_is_independent: bool = False  # the source's valid split shares no plates with train
     description: str = ""
+    # Sources are added in batches; an earlier batch's images keep the splits and texts they had
+    # when it was built alone (see assign_splits), and a later batch drops its copies of them.
+    batch: int = 1
 
     @property
     def ref(self) -> str:
@@ -214,6 +220,128 @@ def _read_voc_video(source: Source, root: Path) -> list[Candidate]:
     return found
 
 
+IMAGE_SUFFIXES = frozenset(IMAGE_EXTENSIONS)  # what a DESIGN §1 dataset may hold
+_OPEN_IMAGES_ID = re.compile(r"([0-9a-f]{16})_jpg")
+
+
+def _image_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) as OpenCV decodes the file (EXIF orientation applied), from the header."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            if image.getexif().get(0x0112) in (5, 6, 7, 8):  # rotated by 90 degrees
+                width, height = height, width
+    except OSError:
+        return None
+    return width, height
+
+
+def yolo_export(
+    base: str, plate_classes: frozenset[int] | None = None
+) -> Callable[[Source, Path], list[Candidate]]:
+    """A reader of a Roboflow YOLO export: BASE/{train,valid,test}/{images,labels}, one NAME.txt
+    per image of `class xc yc w h` lines normalised to the image (or a polygon's points, in a
+    segmentation export); the classes that are plates are `plate_classes` (None: all). An image
+    whose label file has no plate is a negative; an image without a label file is unannotated
+    and left out. Roboflow names a
+    photo NAME_ext.rf.HASH.jpg, its augmented copies alike: they share a group, so that copies of
+    one photo never straddle splits; an Open Images ID at the front of NAME is the origin."""
+
+    def read(source: Source, root: Path) -> list[Candidate]:
+        found = []
+        for split in ("train", "valid", "test"):
+            folder = root / base / split
+            if not (folder / "images").is_dir():
+                continue
+            for image in sorted((folder / "images").iterdir()):
+                label = folder / "labels" / f"{image.stem}.txt"
+                if image.suffix.lower() not in IMAGE_SUFFIXES or not label.exists():
+                    continue
+                size = _image_size(image)
+                if size is None:
+                    continue
+                width, height = size
+                boxes = []
+                for line in label.read_text().splitlines():
+                    if not line.split():
+                        continue
+                    if plate_classes is not None and int(line.split()[0]) not in plate_classes:
+                        continue
+                    values = [float(v) for v in line.split()[1:]]
+                    if len(values) == 4:
+                        xc, yc, w, h = values
+                        x0, y0, x1, y1 = xc - w / 2, yc - h / 2, xc + w / 2, yc + h / 2
+                    elif len(values) >= 6 and len(values) % 2 == 0:
+                        x0, x1 = min(values[0::2]), max(values[0::2])
+                        y0, y1 = min(values[1::2]), max(values[1::2])
+                    else:
+                        continue
+                    x0, x1 = max(0.0, x0) * width, min(1.0, x1) * width
+                    y0, y1 = max(0.0, y0) * height, min(1.0, y1) * height
+                    box = _box(x0, y0, x1, y1)
+                    if box.w > 0 and box.h > 0:
+                        boxes.append(box)
+                stem = image.name.split(".rf.")[0]
+                opened = _OPEN_IMAGES_ID.fullmatch(stem)
+                found.append(
+                    Candidate(
+                        source,
+                        f"{base}/{split}/images/{image.name}",
+                        image,
+                        split,
+                        boxes,
+                        group=stem,
+                        origin=f"openimages:{opened.group(1)}" if opened else "",
+                    )
+                )
+        return found
+
+    return read
+
+
+def _read_simanno(source: Source, root: Path) -> list[Candidate]:
+    """simanno (the OpenLPR project's annotation tool) SQLite databases: train.db for train/,
+    val.db for val/; table `annotations`: filename, imheight, imwidth, isdeleted, isbackground,
+    imgareas (a JSON list of {x, y, width, height, lbltxt} in the image's pixels). Deleted rows
+    are left out; a background image has no plate (a negative). A box drawn on an image of
+    another size than the file's is scaled when the aspect ratio agrees, else the image is left
+    out (its orientation is uncertain), as is a file without an image's name."""
+    import sqlite3
+    from contextlib import closing
+
+    found = []
+    for database, folder, split in (("train.db", "train", "train"), ("val.db", "val", "valid")):
+        uri = f"file:{root / database}?mode=ro"
+        with closing(sqlite3.connect(uri, uri=True)) as db:
+            rows = db.execute(
+                "SELECT filename, imwidth, imheight, isbackground, imgareas FROM annotations"
+                " WHERE isdeleted = 0 ORDER BY filename"
+            ).fetchall()
+        for name, width, height, background, areas in rows:
+            image = root / folder / name
+            if image.suffix.lower() not in IMAGE_SUFFIXES:
+                continue  # e.g. an image saved as .bin: a dataset folder holds no such file
+            size = _image_size(image) if image.exists() else None
+            if size is None or not width or not height:
+                continue  # not in the snapshot (files of 4 MiB and more are not brought)
+            sx, sy = size[0] / width, size[1] / height
+            if abs(sx - sy) > 0.01 * max(sx, sy):
+                continue
+            boxes = []
+            for area in [] if background else json.loads(areas or "[]"):
+                if area.get("lbltxt", "plate") != "plate":
+                    continue
+                x, y = float(area["x"]) * sx, float(area["y"]) * sy
+                w, h = float(area["width"]) * sx, float(area["height"]) * sy
+                box = _box(max(0.0, x), max(0.0, y), min(size[0], x + w), min(size[1], y + h))
+                if box.w > 0 and box.h > 0:
+                    boxes.append(box)
+            found.append(Candidate(source, f"{folder}/{name}", image, split, boxes))
+    return found
+
+
 def _box(x0: float, y0: float, x1: float, y1: float) -> Box:
     left, top = round(x0), round(y0)
     return Box(left, top, round(x1) - left, round(y1) - top)
@@ -253,6 +381,87 @@ SOURCES: dict[str, Source] = {
             country="RO",
             description="534 Romanian dashcam frames (day and night) with VOC plate boxes",
         ),
+        # Batch 2 (2026-12-03): sources found for more real photos; each drops its copies of
+        # earlier images (same Open Images ID, or a difference hash within
+        # NEAR_DUPLICATE_BITS of one).
+        Source(
+            key="openlpr",
+            repo="faisalthaheem/open-lpr-dataset-plate-detection",
+            commit="7251620bb3405a230eea1516a361dd7367818b88",
+            licence="Apache-2.0",
+            licence_evidence=(
+                ("LICENSE", "Apache License"),
+                ("LICENSE", "Version 2.0, January 2004"),
+            ),
+            paths=("LICENSE", "README.md", "train.db", "val.db", "train", "val"),
+            read=_read_simanno,
+            description=(
+                "OpenLPR plate-detection set: ~2,600 photos of cars (mixed countries: UK, "
+                "Gulf states, South and South-East Asia, Australia, ...) with reviewed plate "
+                "boxes in simanno SQLite databases"
+            ),
+            batch=2,
+        ),
+        Source(
+            key="openimages-f8vsn",
+            repo="TechKhid/LicensePlateDetection",
+            commit="3cfcd736d880bb2abe7fddab3d26b73cab1c0f01",
+            licence="CC-BY-4.0 AND CC-BY-2.0",
+            licence_evidence=(
+                ("Lp/README.dataset.txt", "License: CC BY 4.0"),
+                ("Lp/README.dataset.txt", "The images have a [CC BY 2.0]"),
+                ("Lp/data.yaml", "license: CC BY 4.0"),
+            ),
+            paths=("Lp",),
+            read=yolo_export("Lp", plate_classes=frozenset({0})),  # class 1 is 'vehicle'
+            description=(
+                "Roboflow 'License Plates' (samrat-sahoo/license-plates-f8vsn v3): 350 Open "
+                "Images photos (CC BY 2.0, each by its Flickr author), stretched to 416x416, "
+                "with plate boxes (CC BY 4.0); those already in the first source are dropped"
+            ),
+            batch=2,
+        ),
+        Source(
+            key="br-mercosul",
+            repo="robifal/Yolo-placa-v2",
+            commit="4aab22ec978cba435ba52fa9455c7792ff3fd42e",
+            licence="CC-BY-4.0",
+            licence_evidence=(
+                ("Placas-dec 2.v1i.yolov11/README.dataset.txt", "License: CC BY 4.0"),
+                ("Placas-dec 2.v1i.yolov11/data.yaml", "license: CC BY 4.0"),
+            ),
+            paths=(
+                "Placas-dec 2.v1i.yolov11/README.dataset.txt",
+                "Placas-dec 2.v1i.yolov11/README.roboflow.txt",
+                "Placas-dec 2.v1i.yolov11/data.yaml",
+                "Placas-dec 2.v1i.yolov11/train",
+            ),
+            read=yolo_export("Placas-dec 2.v1i.yolov11"),  # car and motorcycle plates
+            country="BR",
+            description=(
+                "Roboflow 'Placas-dec 2' (teste-de-placas/placas-dec-2 v1): 442 Brazilian "
+                "images stretched to 640x640, frames of a motorcycle ride video and close-ups "
+                "of old grey and Mercosur plates, car and motorcycle plate boxes"
+            ),
+            batch=2,
+        ),
+        Source(
+            key="rxg4e-sample",
+            repo="RenanBjj/Python-AI-Yolo-License-Plate-Detector",
+            commit="e15727de851b1bf592fbdcdae83db6c201a164f8",
+            licence="CC-BY-4.0",
+            licence_evidence=(
+                ("dataset_placas/README.roboflow.txt", "License: CC BY 4.0"),
+                ("dataset_placas/data.yaml", "license: CC BY 4.0"),
+            ),
+            paths=("dataset_placas",),
+            read=yolo_export("dataset_placas"),
+            description=(
+                "50 photos of Roboflow 'License Plate Recognition' (roboflow-universe-projects/"
+                "license-plate-recognition-rxg4e v8) with plate boxes; mixed countries"
+            ),
+            batch=2,
+        ),
     )
 }
 
@@ -279,10 +488,24 @@ def extract(source: Source, cache: Path) -> Path:
         archive = subprocess.run(
             ["git", f"--git-dir={source.mirror}", "archive", source.commit, *source.paths],
             capture_output=True,
-            check=True,
-        ).stdout
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(root, filter="data")
+        )
+        if archive.returncode == 0:
+            archives = [archive.stdout]
+        else:
+            # A snapshot lacks files of 4 MiB and more: archive what it has, name the rest.
+            present, missing = _snapshot_files(source)
+            (root / ".missing").write_text("".join(f"{path}\n" for path in missing))
+            archives = [
+                subprocess.run(
+                    ["git", f"--git-dir={source.mirror}", "archive", source.commit, "--", *chunk],
+                    capture_output=True,
+                    check=True,
+                ).stdout
+                for chunk in (present[i : i + 500] for i in range(0, len(present), 500))
+            ]
+        for data in archives:
+            with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+                tar.extractall(root, filter="data")
         done.touch()
     for path, text in source.licence_evidence:
         shown = subprocess.run(
@@ -293,6 +516,33 @@ def extract(source: Source, cache: Path) -> Path:
         if text not in shown:
             raise SystemExit(f"{source.ref}: {path} no longer says {text!r}; check its licence")
     return root
+
+
+def _snapshot_files(source: Source) -> tuple[list[str], list[str]]:
+    """(files under the source's paths whose content the snapshot has, files it lacks)."""
+    git = ["git", f"--git-dir={source.mirror}"]
+    listing = subprocess.run(
+        [*git, "ls-tree", "-r", "-z", source.commit, "--", *source.paths],
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    entries = []
+    for entry in filter(None, listing.split("\0")):
+        meta, _, path = entry.partition("\t")
+        _mode, kind, sha = meta.split()
+        if kind == "blob":
+            entries.append((sha, path))
+    checked = subprocess.run(
+        [*git, "cat-file", "--batch-check"],
+        input="".join(f"{sha}\n" for sha, _ in entries),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    present, missing = [], []
+    for (_, path), line in zip(entries, checked, strict=True):
+        (missing if line.endswith(" missing") else present).append(path)
+    return present, missing
 
 
 # ---------------------------------------------------------------------------------------------
@@ -410,14 +660,24 @@ def plate_crop(image: np.ndarray, box: Box) -> np.ndarray | None:
 # Romanian registrations: county code (1-2 letters; B for Bucharest with 2-3 digits) + 2 digits
 # + 3 letters; temporary and diplomatic series are not expected in dashcam traffic.
 _RO = re.compile(r"(B\d{2,3}|[A-Z]{2}\d{2})[A-Z]{3}")
+# Brazilian registrations: the old grey plates ABC1234 and Mercosur plates ABC1D23.
+_BR = re.compile(r"[A-Z]{3}\d[A-Z0-9]\d{2}")
+# US states' formats are loose (vanity plates included): 2 to 8 of A-Z and 0-9.
+_US = re.compile(r"[A-Z0-9]{2,8}")
 
 
 def valid_text(text: str, country: str) -> tuple[bool, str]:
-    """(valid for a country's format, the country it says). A UK format (edge.plates.formats)
-    is GB for the dated formats; another country's plate needs 4-10 characters with a digit
-    (which keeps out words the teacher reads off badges, signs and dealer strips)."""
+    """(valid for a country's format, the country it says). Romanian, Brazilian (old and
+    Mercosur) and US plates are checked against their formats where the source says the
+    country; otherwise a UK format (edge.plates.formats) is GB for the dated formats, and another
+    country's plate needs 4-10 characters with a digit (which keeps out words the teacher reads
+    off badges, signs and dealer strips)."""
     if country == "RO":
         return bool(_RO.fullmatch(text)), "RO"
+    if country == "BR":
+        return bool(_BR.fullmatch(text)), "BR"
+    if country == "US":
+        return bool(_US.fullmatch(text)), "US"
     if country:
         return 4 <= len(text) <= 10, country
     uk = classify(text)
@@ -431,10 +691,15 @@ def valid_text(text: str, country: str) -> tuple[bool, str]:
 # Splits
 
 
-def assign_splits(images: list[Candidate]) -> None:
+def assign_splits(images: list[Candidate], pinned: dict[str, str] | None = None) -> None:
     """Group images that share a plate text or a group key (union-find); about HELDOUT_PERCENT
     of the distinct texts go to heldout, whole groups at a time; other images keep the source's
-    own valid split where that split is independent of the source's train split."""
+    own valid split where that split is independent of the source's train split.
+
+    `pinned` maps the plate texts of an earlier batch to their splits: a group that shares one
+    goes where that plate went (heldout before train before valid), outside the held-out count,
+    so that a later batch never moves a plate across splits."""
+    pinned = pinned or {}
     parent = list(range(len(images)))
 
     def find(i: int) -> int:
@@ -461,8 +726,16 @@ def assign_splits(images: list[Candidate]) -> None:
     # share of distinct plate texts reaches HELDOUT_PERCENT (a hash, not a random draw: the same
     # sources always give the same split).
     texts_of = [sorted({t for image in group for t in image.texts if t}) for group in groups]
-    total = len({t for texts in texts_of for t in texts})
-    order = sorted((_rank(texts[0]), k) for k, texts in enumerate(texts_of) if texts)
+    forced: dict[int, str] = {}
+    for k, texts in enumerate(texts_of):
+        splits = {pinned[t] for t in texts if t in pinned}
+        for split in ("heldout", "train", "valid"):
+            if split in splits:
+                forced[k] = split
+                break
+    free = [k for k in range(len(groups)) if k not in forced]
+    total = len({t for k in free for t in texts_of[k]})
+    order = sorted((_rank(texts_of[k][0]), k) for k in free if texts_of[k])
     heldout: set[int] = set()
     taken = 0
     for _, k in order:
@@ -472,13 +745,15 @@ def assign_splits(images: list[Candidate]) -> None:
         taken += len(texts_of[k])
     for k, group in enumerate(groups):
         for image in group:
-            if k in heldout:
+            if k in forced:
+                image.split = forced[k]
+            elif k in heldout:
                 image.split = "heldout"
             elif image.source_split == "valid" and image.source.valid_is_independent:
                 image.split = "valid"
             else:
                 image.split = "train"
-        if k not in heldout and len({image.split for image in group}) > 1:
+        if k not in heldout and k not in forced and len({image.split for image in group}) > 1:
             for image in group:  # a plate seen in both: keep it all in train
                 image.split = "train"
 
@@ -487,14 +762,22 @@ def _rank(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _near_duplicate(dhash: str, earlier: list[int]) -> bool:
+    """Whether an image's difference hash lies within NEAR_DUPLICATE_BITS of an earlier one's
+    (a copy re-encoded, resized or stretched, as reserved_check.py matches reserved photos)."""
+    value = int(dhash, 16)
+    return any((value ^ other).bit_count() <= NEAR_DUPLICATE_BITS for other in earlier)
+
+
 # ---------------------------------------------------------------------------------------------
 # Contact sheet
 
 
 def contact_sheets(
-    items: list[tuple[np.ndarray, str, str]], out: Path, per_page: int = 80
+    items: list[tuple[np.ndarray, str, str]], out: Path, per_page: int = 80, name: str = "uk"
 ) -> list[Path]:
-    """PNG pages of (crop, text, caption) tiles, 4 columns, for checking teacher texts by eye."""
+    """PNG pages (contact-sheet-NAME-N.png) of (crop, text, caption) tiles, 4 columns, for
+    checking teacher texts by eye."""
     from PIL import Image, ImageDraw, ImageFont
 
     try:
@@ -517,7 +800,7 @@ def contact_sheets(
             sheet.paste(Image.fromarray(thumb), (x + 5, y + 3))
             draw.text((x + 5, y + 76), f"{start + k + 1}: {text}", fill="black", font=font)
             draw.text((x + 5, y + 100), caption[:44], fill="gray", font=small)
-        path = out / f"contact-sheet-uk-{page}.png"
+        path = out / f"contact-sheet-{name}-{page}.png"
         sheet.save(path)
         pages.append(path)
     return pages
@@ -531,6 +814,8 @@ def build(out: Path, keys: list[str], manifest: Path, cache: Path, tool: Path) -
     started = time.monotonic()
     if not tool.exists():
         raise SystemExit(f"{tool} not found: the reserved check is not optional")
+    # earlier batches first: their images win every duplicate, as when they were built alone
+    keys = sorted(keys, key=lambda key: (SOURCES[key].batch, key))
     candidates: list[Candidate] = []
     for key in keys:
         source = SOURCES[key]
@@ -549,6 +834,8 @@ def build(out: Path, keys: list[str], manifest: Path, cache: Path, tool: Path) -
 
     hashes, reserved = reserved_hashes([c.local for c in candidates], tool)
     seen: set[str] = set()
+    origins: set[str] = set()
+    kept_hashes: list[int] = []
     kept: list[Candidate] = []
     for key in keys:
         report["sources"][key] = {
@@ -558,6 +845,7 @@ def build(out: Path, keys: list[str], manifest: Path, cache: Path, tool: Path) -
             "annotated": 0,
             "reserved_dropped": 0,
             "duplicates_dropped": 0,
+            "near_duplicates_dropped": 0,
             "unreadable_dropped": 0,
             "kept": 0,
             "plates": 0,
@@ -577,7 +865,15 @@ def build(out: Path, keys: list[str], manifest: Path, cache: Path, tool: Path) -
         if c.sha256 in seen:
             counts["duplicates_dropped"] += 1
             continue
+        if c.source.batch > 1 and (
+            (c.origin and c.origin in origins) or _near_duplicate(c.dhash, kept_hashes)
+        ):
+            counts["near_duplicates_dropped"] += 1
+            continue
         seen.add(c.sha256)
+        if c.origin:
+            origins.add(c.origin)
+        kept_hashes.append(int(c.dhash, 16))
         kept.append(c)
     print(
         f"reserved check: {sum(s['reserved_dropped'] for s in report['sources'].values())} "
@@ -592,6 +888,7 @@ def build(out: Path, keys: list[str], manifest: Path, cache: Path, tool: Path) -
         "min_char_prob": TEACHER_MIN_CHAR_PROB,
     }
     sheet_items: list[tuple[np.ndarray, str, str]] = []
+    new_items: list[tuple[np.ndarray, str, str]] = []  # every text read off a later batch
     teacher_started = time.monotonic()
     reads = 0
     for n, c in enumerate(kept, 1):
@@ -602,6 +899,11 @@ def build(out: Path, keys: list[str], manifest: Path, cache: Path, tool: Path) -
             text, lowest, two_rows = teacher.read_plate(image, box)
             reads += 1
             ok, country = valid_text(text, c.source.country) if text else (False, "")
+            if c.source.batch > 1 and not c.source.country and text.isdigit():
+                # From batch 2 on, digits alone are refused where the country is unknown: on
+                # the contact sheet they were mostly the big digits of a plate whose letters
+                # stand above them (Pakistani, Japanese), read without the letters.
+                ok = False
             if text and ok and lowest >= TEACHER_MIN_CHAR_PROB:
                 c.texts.append(text)
                 c.text_sources.append("teacher")
@@ -609,11 +911,18 @@ def build(out: Path, keys: list[str], manifest: Path, cache: Path, tool: Path) -
                 c.countries.append(country)
                 counts["teacher_labelled"] += 1
                 fmt = classify(text)
+                rows_note = " 2-row" if two_rows else ""
                 if fmt is not None and c.source.country in ("", "GB"):
                     crop = plate_crop(image, box)
-                    rows_note = " 2-row" if two_rows else ""
                     caption = f"{fmt} p={lowest:.2f}{rows_note} {Path(c.path).name[:16]}"
                     sheet_items.append((crop, display_text(text, fmt), caption))
+                if c.source.batch > 1:
+                    caption = (
+                        f"{c.source.key[:12]} {country or '--'} {fmt or ''} p={lowest:.2f}"
+                        f"{rows_note} {Path(c.path).name[:10]}"
+                    )
+                    shown = display_text(text, fmt) if fmt else text
+                    new_items.append((plate_crop(image, box), shown, caption))
             else:
                 c.texts.append("")
                 c.text_sources.append("")
@@ -624,11 +933,18 @@ def build(out: Path, keys: list[str], manifest: Path, cache: Path, tool: Path) -
     report["teacher"]["reads"] = reads
     report["teacher"]["seconds"] = round(time.monotonic() - teacher_started, 1)
 
-    assign_splits(kept)
+    pinned: dict[str, str] = {}
+    for batch in sorted({c.source.batch for c in kept}):
+        members = [c for c in kept if c.source.batch == batch]
+        assign_splits(members, pinned)
+        for c in members:
+            for text in c.texts:
+                if text:
+                    pinned.setdefault(text, c.split)
     if out.exists():
         for split in ("train", "valid", "heldout"):
             shutil.rmtree(out / split, ignore_errors=True)
-        for old in out.glob("contact-sheet-uk-*.png"):
+        for old in out.glob("contact-sheet-*.png"):
             old.unlink()
     out.mkdir(parents=True, exist_ok=True)
     rows: dict[str, list[tuple[str, ...]]] = {"train": [], "valid": [], "heldout": []}
@@ -663,6 +979,13 @@ def build(out: Path, keys: list[str], manifest: Path, cache: Path, tool: Path) -
 
     write_manifest(manifest, kept)
     pages = contact_sheets(sheet_items, out)
+    pages += contact_sheets(new_items, out, name=f"batch{max(SOURCES[k].batch for k in keys)}")
+    texts_by_country: dict[str, dict[str, int]] = {}
+    for c in kept:
+        for text, country in zip(c.texts, c.countries, strict=True):
+            if text:
+                per_split = texts_by_country.setdefault(c.split, {})
+                per_split[country or "unknown"] = per_split.get(country or "unknown", 0) + 1
     split_counts = {
         split: {
             "images": sum(1 for c in kept if c.split == split),
@@ -675,6 +998,7 @@ def build(out: Path, keys: list[str], manifest: Path, cache: Path, tool: Path) -
     report.update(
         splits=split_counts,
         uk_format_texts=len(sheet_items),
+        texts_by_country=texts_by_country,
         contact_sheets=[p.name for p in pages],
         seconds=round(time.monotonic() - started, 1),
     )
