@@ -75,8 +75,5 @@ def mtls_broker(tmp_path):
             "require_certificate true\n"
         ),
     )
-    instance.start()
-    try:
+    with running(instance):
         yield port, paths["ca"], cert, key
-    finally:
-        instance.stop()

@@ -19,6 +19,19 @@ class Schedule:
     version: str
 
 
+def run_script(
+    description: str,
+    argv: list[str] | None,
+    defaults: Schedule,
+    extra: Callable[[argparse.ArgumentParser], None],
+    train: Callable[[argparse.Namespace], None],
+    export: Callable[[argparse.Namespace], None],
+) -> None:
+    """A training script's `main`: train, or with --export-only export the last checkpoint."""
+    args = parse_args(description, argv, defaults, extra)
+    (export if args.export_only else train)(args)
+
+
 def parse_args(
     description: str,
     argv: list[str] | None,

@@ -22,7 +22,7 @@ from training.common import (
     Schedule,
     add_fine_tune_options,
     freeze_batch_norm,
-    parse_args,
+    run_script,
     step_clock,
 )
 
@@ -308,8 +308,9 @@ BUNDLED = Schedule(samples=20_000, steps=3500, batch=16, seed=2, eval_every=700,
 
 
 def main(argv=None) -> None:
-    args = parse_args("train the plate detector", argv, BUNDLED, add_scene_options)
-    (export_checkpoint if args.export_only else train)(args)
+    run_script(
+        "train the plate detector", argv, BUNDLED, add_scene_options, train, export_checkpoint
+    )
 
 
 def add_scene_options(parser) -> None:

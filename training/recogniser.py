@@ -21,7 +21,7 @@ from training.common import (
     Schedule,
     add_fine_tune_options,
     freeze_batch_norm,
-    parse_args,
+    run_script,
     step_clock,
 )
 
@@ -251,8 +251,7 @@ BUNDLED = Schedule(samples=160_000, steps=5000, batch=64, seed=11, eval_every=10
 
 
 def main(argv=None) -> None:
-    args = parse_args("train the plate recogniser", argv, BUNDLED, add_options)
-    (export_checkpoint if args.export_only else train)(args)
+    run_script("train the plate recogniser", argv, BUNDLED, add_options, train, export_checkpoint)
 
 
 def add_options(parser) -> None:
