@@ -46,6 +46,7 @@ class Counters:
     reads: int = 0
     reads_discarded: int = 0  # tracks too short to be a vehicle
     reads_merged: int = 0  # a second track of a vehicle just read (a detection gap)
+    hit_reads_disagreeing: int = 0  # a hit's later frames read another plate (it keeps the hit's)
     hits: int = 0
     stored: int = 0
     delivered_reads: int = 0

@@ -10,6 +10,7 @@ the final plate matches and no hit was raised yet). Events go to the store write
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import threading
@@ -26,6 +27,7 @@ from edge.records import Frame, Hit, HitDecided, ReadDecided
 from edge.stages import Counters, Stage
 from edge.track.reading import ReadContext, make_read
 from edge.track.tracking import Track, Tracker
+from edge.track.voting import Vote
 from edge.vision.motion import MotionGate
 from edge.vision.reader import PlateReader, crop
 
@@ -144,6 +146,8 @@ class Pipeline:
             self.counters.reads_discarded += 1
             return
         hit = track.hit_vrm is not None
+        if track.hit_vrm is not None and decided.text != track.hit_vrm:
+            decided = self._keep_hit_vrm(track.hit_vrm, decided)
         if self._seen_just_now(decided.text, track) and not hit:
             self.counters.reads_merged += 1  # one vehicle split in two tracks: read once
             return
@@ -171,6 +175,14 @@ class Pipeline:
             "  (hit)" if hit else "",
         )
         self.emit(ReadDecided(read, hit))
+
+    def _keep_hit_vrm(self, hit_vrm: str, decided: Vote) -> Vote:
+        """The read of a vehicle whose hit has gone out names the hit's plate: the centre acts on
+        the hit, and a read and hit with one read_id must agree. The later frames' doubt stays in
+        the read's character confidences, and is logged and counted for review."""
+        self.counters.hit_reads_disagreeing += 1
+        log.warning("hit on %s: its vehicle's later frames read %s", hit_vrm, decided.text)
+        return dataclasses.replace(decided, text=hit_vrm)
 
     def _seen_just_now(self, vrm: str, track: Track) -> bool:
         """Was this plate decided for a track that ended moments before this one began (or

@@ -60,6 +60,8 @@ class Track:
         return self.observations[-1]
 
     def vote(self, region: str) -> Vote | None:
+        if self.hit_vrm is not None:  # the hit's length is settled (edge.track.pipeline)
+            return vote([o.text for o in self.observations], region, len(self.hit_vrm))
         if self._voted_frames != len(self.observations):  # cached per observation count
             self._vote = vote([o.text for o in self.observations], region)
             self._voted_frames = len(self.observations)

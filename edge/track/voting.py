@@ -32,15 +32,18 @@ class Vote:
     frames: int  # frames voting
 
 
-def vote(readings: list[PlateText], region: str = "gb") -> Vote | None:
+def vote(readings: list[PlateText], region: str = "gb", length: int | None = None) -> Vote | None:
+    """The plate the readings agree on; with `length`, among the readings of that length only
+    (when there are any): how a vehicle whose hit has gone out is read in the end."""
     readings = [r for r in readings if r.text]
     if not readings:
         return None
     by_length: dict[int, float] = defaultdict(float)
     for reading in readings:
         by_length[len(reading.text)] += _weight(reading) * sum(reading.char_confidences)
-    # ties go to the longer reading: dropping a character is the commoner CTC error
-    length = max(by_length, key=lambda n: (by_length[n], n))
+    if length not in by_length:
+        # ties go to the longer reading: dropping a character is the commoner CTC error
+        length = max(by_length, key=lambda n: (by_length[n], n))
     voters = [r for r in readings if len(r.text) == length]
     chars: list[str] = []
     confidences: list[float] = []

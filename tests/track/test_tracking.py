@@ -180,3 +180,24 @@ def test_a_fragment_is_part_of_a_plate_allowing_one_misread_character():
     assert _part_of("B9VJD", "W519VJD")  # "19VJD" with one character misread
     assert not _part_of("VX", "705BVF")  # short pieces must match exactly
     assert not _part_of("AB12", "CD34EFG")
+
+
+def test_vote_at_a_given_length_reads_among_readings_of_that_length_only():
+    readings = [text("XW17VOD")] * 3 + [text("XW17VO", 0.95)] * 6  # the plate, then cut short
+    assert vote(readings).text == "XW17VO"
+    at_hit = vote(readings, length=7)
+    assert at_hit.text == "XW17VOD" and at_hit.agreeing == 3 and at_hit.frames == 9
+    assert vote(readings, length=5).text == "XW17VO"  # no reading of that length: as usual
+
+
+def test_a_track_whose_hit_went_out_keeps_the_hits_length():
+    tracker = Tracker(TrackSettings(gap_s=0.2))
+    for i in range(3):
+        feed(tracker, i, [plate(600, 500 - 10 * i, 40, text("XW17VOD"))])
+    (track,) = tracker.open
+    track.hit_vrm = "XW17VOD"  # as the pipeline sets it when the hit goes out
+    for i in range(3, 9):  # the vehicle moves on, its plate read a character short
+        feed(tracker, i, [plate(600, 500 - 10 * i, 40, text("XW17VO", 0.95))])
+    assert track.vote("gb").text == "XW17VOD"
+    track.hit_vrm = None
+    assert track.vote("gb").text == "XW17VO"
