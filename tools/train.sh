@@ -27,6 +27,8 @@
 # recovered from its .tflite, fine-tuned with batch norm frozen for 3000 steps at 512x384, each
 # batch of 16 half real photos of $REAL_DATA/train (zoomed 0.8-2.5 and cut at random:
 # training/real_scenes.py) and half synthetic scenes; into training/runs/candidates_det.
+# Then a late stage, 80 % synthetic, into training/runs/candidates_det_late: the bundled 1.2.0
+# (session 5). To rebuild 1.2.0 itself start from 1.1.0: `git show 9341cb4:edge/models/detector.tflite`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -85,6 +87,13 @@ detector_real() {
     --eval-every 500 --init $INIT --freeze-bn --lr 5e-4 --real "$REAL_DATA/train" \
     --real-share 0.5 --real-valid "$REAL_DATA/valid" --threads 1 --workers 2 --version 1.2.0 \
     2>&1 | tee $RUNS/detector_real.log
+  # the bundled 1.2.0: a late stage with the synthetic share back at 80 % (new scenes, 75 % UK),
+  # which wins back the synthetic UK recall the real stage cost and keeps most of its real gains
+  nice -n 19 $T training.detector --out $RUNS/candidates_det_late --workdir $RUNS/detector_late \
+    --size 512x384 --region mixed --max-plate 160 --samples 6000 --seed 5 --steps 1200 \
+    --eval-every 400 --init $RUNS/detector_real/detector.weights.h5 --freeze-bn --lr 2e-4 \
+    --real "$REAL_DATA/train" --real-share 0.2 --real-valid "$REAL_DATA/valid" --threads 1 \
+    --workers 1 --version 1.2.0 2>&1 | tee $RUNS/detector_late.log
 }
 
 case "$STAGE" in
