@@ -44,6 +44,7 @@ class Counters:
     frames_searched: int = 0
     plates_seen: int = 0
     reads: int = 0
+    read_confidence_sum: float = 0.0  # over `reads`: the models' trial compares the mean
     reads_discarded: int = 0  # tracks too short to be a vehicle
     reads_merged: int = 0  # a second track of a vehicle just read (a detection gap)
     hits: int = 0

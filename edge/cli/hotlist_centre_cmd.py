@@ -51,7 +51,6 @@ def register_centre(group: argparse._SubParsersAction) -> None:
         handler=publish_command,
     )
     publish.add_argument("bundle", metavar="BUNDLE")
-    publish.add_argument("--broker", required=True, metavar="HOST:PORT")
     publish.add_argument("--prefix", default="anpr/v1", help="topic prefix (default anpr/v1)")
     publish.add_argument(
         "--retain",
@@ -59,20 +58,7 @@ def register_centre(group: argparse._SubParsersAction) -> None:
         default=None,
         help="retain the message (default: snapshots yes, deltas no)",
     )
-    publish.add_argument("--ca", metavar="FILE", help="CA certificate: connect with TLS")
-    publish.add_argument("--cert", metavar="FILE", help="client certificate (mutual TLS)")
-    publish.add_argument(
-        "--key",
-        metavar="FILE",
-        help="client key (mutual TLS); passphrase if encrypted: $ANPR_EDGE_MQTT_KEY_PASSPHRASE",
-    )
-    publish.add_argument(
-        "--username",
-        default="",
-        help="broker user name; its password comes from $ANPR_EDGE_MQTT_PASSWORD",
-    )
-    publish.add_argument("--client-id", default="anpr-centre-publish")
-    publish.add_argument("--timeout", type=float, default=10.0, metavar="S")
+    add_broker_options(publish, "anpr-centre-publish", prefix=False)
 
     for parser in (keygen, sign, publish):
         add_json_flag(parser)
@@ -140,32 +126,9 @@ def sign_command(args: argparse.Namespace) -> int:
 
 
 def publish_command(args: argparse.Namespace) -> int:
-    from edge.config import load_secrets
     from edge.hotlist.publish import publish_bundle
-    from edge.mqtt import BrokerSettings
 
-    host, _, port = args.broker.rpartition(":")
-    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise UserError(f"--broker {args.broker!r}: expected HOST:PORT")
-    if (args.cert is None) != (args.key is None):
-        raise UserError("--cert and --key must be given together")
-    secrets = load_secrets()
-    password, passphrase = (
-        secrets[name].value for name in ("mqtt_password", "mqtt_key_passphrase")
-    )
-    broker = BrokerSettings(
-        host,
-        int(port),
-        args.client_id,
-        args.username,
-        password.get_secret_value() if password else None,
-        tls=args.ca is not None,
-        ca=args.ca,
-        cert=args.cert,
-        key=args.key,
-        key_passphrase=passphrase.get_secret_value() if passphrase else None,
-        connect_timeout_s=args.timeout,
-    )
+    broker = broker_of(args)
     with for_command(args, "hotlist publish") as progress:
         published = publish_bundle(
             read_bundle(Path(args.bundle)),
@@ -192,6 +155,59 @@ def publish_command(args: argparse.Namespace) -> int:
             f"{', retained' if published.retained else ''}); the broker acknowledged it"
         )
     return EXIT_OK
+
+
+def add_broker_options(
+    parser: argparse.ArgumentParser, client_id: str, *, prefix: bool = True
+) -> None:
+    """The centre's connection to its broker, shared by every `… publish` command."""
+    parser.add_argument("--broker", required=True, metavar="HOST:PORT")
+    if prefix:
+        parser.add_argument("--prefix", default="anpr/v1", help="topic prefix (default anpr/v1)")
+    parser.add_argument("--ca", metavar="FILE", help="CA certificate: connect with TLS")
+    parser.add_argument("--cert", metavar="FILE", help="client certificate (mutual TLS)")
+    parser.add_argument(
+        "--key",
+        metavar="FILE",
+        help="client key (mutual TLS); passphrase if encrypted: $ANPR_EDGE_MQTT_KEY_PASSPHRASE",
+    )
+    parser.add_argument(
+        "--username",
+        default="",
+        help="broker user name; its password comes from $ANPR_EDGE_MQTT_PASSWORD",
+    )
+    parser.add_argument("--client-id", default=client_id)
+    parser.add_argument("--timeout", type=float, default=10.0, metavar="S")
+
+
+def broker_of(args: argparse.Namespace):
+    """`BrokerSettings` from the options of `add_broker_options`; secrets from the
+    environment."""
+    from edge.config import load_secrets
+    from edge.mqtt import BrokerSettings
+
+    host, _, port = args.broker.rpartition(":")
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise UserError(f"--broker {args.broker!r}: expected HOST:PORT")
+    if (args.cert is None) != (args.key is None):
+        raise UserError("--cert and --key must be given together")
+    secrets = load_secrets()
+    password, passphrase = (
+        secrets[name].value for name in ("mqtt_password", "mqtt_key_passphrase")
+    )
+    return BrokerSettings(
+        host,
+        int(port),
+        args.client_id,
+        args.username,
+        password.get_secret_value() if password else None,
+        tls=args.ca is not None,
+        ca=args.ca,
+        cert=args.cert,
+        key=args.key,
+        key_passphrase=passphrase.get_secret_value() if passphrase else None,
+        connect_timeout_s=args.timeout,
+    )
 
 
 def read_bundle(path: Path) -> bytes:

@@ -76,6 +76,40 @@ class ModelsSection(Section):
     detector_threshold: Fraction = 0.3
     recogniser_min_confidence: Fraction = 0.5
     threads: Annotated[int, Field(ge=1, le=8)] = 2
+    # Signed model updates over MQTT (edge.updates): the centre's Ed25519 public keys for
+    # model bundles, a trust list of their own (never the hotlist keys). Empty: no remote model
+    # updates; otherwise at least two, so the centre can rotate its key without a site visit.
+    trusted_keys: list[PathValue] = []
+    # The fleet or unit group whose retained bundle this unit takes:
+    # {prefix}/models/{group}/bundle.
+    group: Identifier = "all"
+    # Where versions are staged (versions/<n>/) and the state file kept; default: a "models"
+    # folder beside storage.path.
+    store_dir: PathValue | None = None
+    max_bundle_mb: Annotated[int, Field(ge=1, le=1024)] = 64
+    # After a switch the new models are on trial for this long: if the read rate (reads per
+    # frame) or the mean read confidence falls below trial_min_fraction of the previous
+    # version's over the same length of time before the switch, the unit switches back.
+    trial_window_s: Annotated[float, Field(ge=1.0, le=86_400.0)] = 900.0
+    trial_min_fraction: Fraction = 0.8
+    # Fewer reads than this before the switch are too few to compare: the trial then passes.
+    trial_min_reads: Annotated[int, Field(ge=1, le=100_000)] = 10
+
+    @model_validator(mode="after")
+    def _check_update_keys(self) -> ModelsSection:
+        seen = [str(path) for path in self.trusted_keys]
+        if len(seen) == 1:
+            raise ValueError(
+                "models.trusted_keys: at least two keys (so the centre can rotate its key), "
+                "or none to turn remote model updates off"
+            )
+        for i, path in enumerate(seen):
+            if path in seen[:i]:
+                raise ValueError(
+                    f"models.trusted_keys[{i}] repeats [{seen.index(path)}] ({path}): "
+                    "key rotation needs two different keys"
+                )
+        return self
 
 
 class RecognitionSection(Section):
@@ -192,3 +226,8 @@ class Config(Section):
     @property
     def mqtt_client_id(self) -> str:
         return self.mqtt.client_id or self.unit.id
+
+    @property
+    def model_store_dir(self) -> Path:
+        """Where model updates are staged (models.store_dir, else beside the store)."""
+        return self.models.store_dir or self.storage.path.with_name("models")

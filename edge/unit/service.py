@@ -6,7 +6,8 @@
                                   ▲                   ▲                        │
                      hotlist sync ┘                   └──── delivered ◀────────┘
 
-Start: source checked → store → hotlists (index loaded, MQTT sync started) → models → writer
+Start: source checked → store → hotlists (index loaded, MQTT sync started) → models (the model
+store's current version, else the previous, else the base: edge.updates) → writer
 → publisher → the MQTT connection → pipeline → camera and capture → READY. The publisher, the
 command desk and the hotlist sync share the unit's one MQTT connection (edge.uplink), which
 connects once all of them are there to see its first CONNACK. The main thread then supervises: the
@@ -57,8 +58,8 @@ from edge.unit.signals import retry_on_sigusr1, signals_stop
 from edge.unit.status import STATUS_FILE_S, StatusFile, bare_status
 from edge.unit.storewait import open_when_possible
 from edge.unit.summary import run_summary
+from edge.updates.unit import make_model_updates
 from edge.uplink.connection import Connection
-from edge.vision.reader import PlateReader
 
 log = logging.getLogger(__name__)
 
@@ -178,8 +179,23 @@ class Unit(UnitParts):
         log.info("hotlists held: %s", _versions_text(self.holder.versions()) or "none yet")
 
     def load_models(self) -> None:
-        self.reader = PlateReader.from_config(self.config)
-        log.info("models: %s", ", ".join(f"{k} {v}" for k, v in self.reader.model_versions))
+        """The version the model store names (checked again: it loads and reads its golden
+        images), else the one before, else the base models (edge.updates.model_start); then
+        the updater that switches models between frames, and its MQTT intake."""
+        self.models = make_model_updates(
+            self.config,
+            self.counters,
+            self.stop_event,
+            self.connection,
+            announce=lambda result: self.publisher.announce(result),
+            config_file=self.options.config_file,
+        )
+        active = self.models.holder.current
+        log.info(
+            "models %s: %s",
+            active.label,
+            ", ".join(f"{k} {v}" for k, v in active.reader.model_versions),
+        )
 
     def start(self) -> None:
         """The connection first (every part has registered: each sees the first CONNACK), then
@@ -191,6 +207,7 @@ class Unit(UnitParts):
             ("pipeline", self._run_pipeline),
         ):
             self.threads[name] = start_stage(self.stages[name], loop, self.counters, self._crash)
+        self.models.updater.start()
 
     def supervise(self, started: float) -> None:
         """Open the camera, capture into the pipeline, and watch until the stop event."""
@@ -223,6 +240,7 @@ class Unit(UnitParts):
         self.status_file.write({**stopped, "stopped_at": stopped["at"]})
         self.restore_sigusr1()
         self.sync.join(JOIN_S)
+        self.models.updater.join(JOIN_S)
         self.connection.stop()
         self.status_line.clear()
         self.health.close()

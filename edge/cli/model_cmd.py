@@ -1,0 +1,213 @@
+"""`anpr-edge model …`: signed model updates. On the centre's side `sign` and `publish`; on a
+unit `status`, `install FILE` (the same checks as a bundle over MQTT, then the running unit
+switches to it within a second, on trial) and `rollback` (back to the previous version)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from edge.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    add_command,
+    add_config_flag,
+    add_group,
+    add_json_flag,
+    fail,
+    print_json,
+)
+from edge.cli.hotlist_centre_cmd import add_broker_options, broker_of, read_bundle
+from edge.cli.hotlist_query import config_of
+from edge.errors import UserError
+from edge.progress import for_command
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    group = add_group(
+        subparsers,
+        "model",
+        help="signed model updates: sign and publish (the centre); status, install, rollback",
+        example="anpr-edge model status --json",
+    )
+    sign = add_command(
+        group,
+        "sign",
+        help="sign models and their golden images as a bundle (the centre; keys from "
+        "`anpr-edge hotlist keygen`, a pair of their own for models)",
+        example="anpr-edge model sign --recogniser recogniser.tflite --golden golden/ "
+        "--key keys/models-2026.key --version 7 --out models-7.json",
+        handler=sign_command,
+    )
+    sign.add_argument("--detector", metavar="TFLITE", help="new detector (manifest beside it)")
+    sign.add_argument("--recogniser", metavar="TFLITE", help="new recogniser (manifest beside)")
+    sign.add_argument(
+        "--golden",
+        required=True,
+        metavar="DIR",
+        help="labelled dataset (labels.csv and images) the models must read exactly",
+    )
+    sign.add_argument("--key", required=True, metavar="KEY", help="private key file (PEM)")
+    sign.add_argument("--version", required=True, type=int, metavar="N")
+    sign.add_argument("--min-software", metavar="VERSION", help="default: this anpr-edge")
+    sign.add_argument("--issued-at", metavar="TIME", help="RFC 3339 UTC (default: now)")
+    sign.add_argument("--out", required=True, metavar="BUNDLE")
+
+    publish = add_command(
+        group,
+        "publish",
+        help="publish a model bundle, retained, to {prefix}/models/{group}/bundle (the centre)",
+        example="anpr-edge model publish models-7.json --group all "
+        "--broker broker:8883 --ca ca.crt",
+        handler=publish_command,
+    )
+    publish.add_argument("bundle", metavar="BUNDLE")
+    publish.add_argument("--group", default="all", help="fleet or unit group (default: all)")
+    add_broker_options(publish, "anpr-centre-models")
+
+    status = add_command(
+        group,
+        "status",
+        help="this unit's model versions: current, previous, on trial, highest seen, on disk",
+        example="anpr-edge model status --json",
+        handler=status_command,
+    )
+    install = add_command(
+        group,
+        "install",
+        help="install a signed model bundle on this unit (the checks of a bundle over MQTT); "
+        "exit 2 with the reason if rejected",
+        example="anpr-edge model install models-7.json --config /etc/anpr-edge/unit.toml",
+        handler=install_command,
+    )
+    install.add_argument("bundle", metavar="BUNDLE")
+    rollback = add_command(
+        group,
+        "rollback",
+        help="go back to the previous model version (the running unit follows within a second)",
+        example="anpr-edge model rollback --config /etc/anpr-edge/unit.toml",
+        handler=rollback_command,
+    )
+    for parser in (sign, publish, status, install, rollback):
+        add_json_flag(parser)
+    for parser in (status, install, rollback):
+        add_config_flag(parser)
+
+
+def sign_command(args: argparse.Namespace) -> int:
+    from edge import __version__
+    from edge.files import write_private
+    from edge.hotlist.signing import load_signing_key
+    from edge.times import rfc3339_now
+    from edge.updates.model_bundle import build_payload, seal_models
+
+    models = {
+        role: Path(path)
+        for role, path in (("detector", args.detector), ("recogniser", args.recogniser))
+        if path
+    }
+    if not models:
+        raise UserError("give --detector, --recogniser or both")
+    key = load_signing_key(Path(args.key))
+    payload = build_payload(
+        args.version,
+        models,
+        Path(args.golden),
+        issued_at=args.issued_at or rfc3339_now(),
+        min_software=args.min_software or __version__,
+    )
+    bundle = seal_models(payload, key)
+    write_private(Path(args.out), bundle)
+    result = {
+        "bundle": args.out,
+        "version": args.version,
+        "models": sorted(models),
+        "key_id": key.key_id,
+        "bytes": len(bundle),
+    }
+    if args.json:
+        print_json(result)
+    else:
+        print(
+            f"wrote {args.out}: models v{args.version} ({', '.join(sorted(models))}), "
+            f"key {key.key_id}, {len(bundle)} bytes"
+        )
+    return EXIT_OK
+
+
+def publish_command(args: argparse.Namespace) -> int:
+    from edge.hotlist.publish import publish_acknowledged
+    from edge.uplink.topics import model_topic
+
+    data = read_bundle(Path(args.bundle))
+    topic = model_topic(args.prefix, args.group)
+    with for_command(args, "model publish") as progress:
+        publish_acknowledged(data, broker_of(args), topic, retain=True, progress=progress)
+    if args.json:
+        print_json({"topic": topic, "bytes": len(data), "retained": True})
+    else:
+        print(f"published {args.bundle} to {topic} ({len(data)} bytes, retained); acknowledged")
+    return EXIT_OK
+
+
+def status_command(args: argparse.Namespace) -> int:
+    from edge.updates.model_store import ModelStore
+
+    config, _ = config_of(args)
+    store = ModelStore(config.model_store_dir)
+    state = store.read()
+    on_disk = (
+        sorted(int(p.name) for p in store.versions.iterdir() if p.name.isdigit())
+        if store.versions.is_dir()
+        else []
+    )
+    result = {**state.as_json(), "store": str(store.folder), "on_disk": on_disk}
+    result.pop("schema")
+    if args.json:
+        print_json(result)
+    else:
+
+        def name(version: int | None) -> str:
+            return "base (configured or bundled models)" if version is None else f"v{version}"
+
+        print(f"current   {name(state.current)}{' (on trial)' if state.trial else ''}")
+        print(f"previous  {name(state.previous)}")
+        print(f"highest   v{state.highest_seen} seen")
+        print(f"on disk   {', '.join(f'v{v}' for v in on_disk) or 'none'} in {store.folder}")
+        if state.rolled_back:
+            print(f"undone    {', '.join(f'v{v}' for v in state.rolled_back)}")
+    return EXIT_OK
+
+
+def install_command(args: argparse.Namespace) -> int:
+    from edge.updates.installing import install_bundle
+    from edge.updates.reasons import UpdateRejected
+
+    config, file = config_of(args)
+    try:
+        installed = install_bundle(config, read_bundle(Path(args.bundle)), file)
+    except UpdateRejected as rejected:
+        if args.json:
+            print_json(
+                {"installed": False, "reason": str(rejected.reason), "message": rejected.detail}
+            )
+        else:
+            fail(f"{args.bundle}: bundle rejected ({rejected.reason}): {rejected.detail}")
+        return EXIT_USAGE
+    if args.json:
+        print_json({"installed": True, **installed})
+    else:
+        print(installed["detail"])
+    return EXIT_OK
+
+
+def rollback_command(args: argparse.Namespace) -> int:
+    from edge.updates.installing import roll_back_on_site
+
+    config, _ = config_of(args)
+    result = roll_back_on_site(config)
+    if args.json:
+        print_json(result)
+    else:
+        print(result["detail"])
+    return EXIT_OK

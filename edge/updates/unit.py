@@ -1,0 +1,60 @@
+"""Wiring of model updates into the running unit (`Unit.load_models`): the models to start
+on, the holder the pipeline reads per frame, the updater and, when the configuration trusts
+keys for models, its MQTT intake on the unit's connection."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edge.config import Config
+from edge.hotlist.signing import PublicKey, load_trusted_keys
+from edge.stages import Counters
+from edge.updates.model_intake import ModelIntake
+from edge.updates.model_start import start_models
+from edge.updates.model_store import ModelStore
+from edge.updates.model_updater import ModelUpdater, Trial
+from edge.updates.readers import ReaderHolder
+from edge.uplink.connection import Connection
+
+
+@dataclass(frozen=True)
+class ModelUpdates:
+    holder: ReaderHolder
+    updater: ModelUpdater
+    intake: ModelIntake | None  # None: models.trusted_keys empty, no remote updates
+
+
+def model_trusted_keys(config: Config, config_file: str = "") -> dict[str, PublicKey]:
+    paths = [Path(path) for path in config.models.trusted_keys]
+    return load_trusted_keys(paths, config_file, "models.trusted_keys") if paths else {}
+
+
+def make_model_updates(
+    config: Config,
+    counters: Counters,
+    stop: threading.Event,
+    connection: Connection,
+    announce: Callable[[dict[str, Any]], None],
+    config_file: str = "",
+) -> ModelUpdates:
+    store = ModelStore(config.model_store_dir)
+    active, state, on_trial = start_models(config, store)
+    holder = ReaderHolder(active)
+    trial = (
+        Trial(state.current, time.monotonic(), None, None) if on_trial and state.current else None
+    )
+    trusted = model_trusted_keys(config, config_file)
+    updater = ModelUpdater(
+        config, store, holder, counters, stop, trusted=trusted, announce=announce, trial=trial
+    )
+    intake = (
+        ModelIntake(connection, config.mqtt.topic_prefix, config.models.group, updater)
+        if trusted
+        else None
+    )
+    return ModelUpdates(holder, updater, intake)
