@@ -72,6 +72,7 @@ class ModelStore:
         """Make the folders (0750) and remove what a cut staging left."""
         for folder in (self.folder, self.versions):
             folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+            folder.chmod(FOLDER_MODE)  # also when it existed with the umask's mode
         for stale in self.versions.glob(".staging-*"):
             shutil.rmtree(stale, ignore_errors=True)
 
@@ -128,7 +129,9 @@ class ModelStore:
         self.ensure()
         staging = self.versions / f".staging-{bundle.version}"
         shutil.rmtree(staging, ignore_errors=True)
-        (staging / "golden").mkdir(mode=FOLDER_MODE, parents=True)
+        for folder in (staging, staging / "golden"):
+            folder.mkdir(mode=FOLDER_MODE)
+            folder.chmod(FOLDER_MODE)
         files = dict(bundle.files)
         for role in ROLES:
             if role not in bundle.roles:
