@@ -26,6 +26,7 @@ import cv2
 from edge.hotlist.matcher import Matcher
 from edge.records import Frame, Hit, HitDecided, ReadDecided
 from edge.stages import Counters, Stage
+from edge.times import rfc3339
 from edge.track.reading import ReadContext, make_read
 from edge.track.tracking import Track, Tracker
 from edge.updates.readers import ActiveModels, ReaderHolder
@@ -98,7 +99,7 @@ class Pipeline:
         results, crops = [], []
         active = self.readers.current  # one reader for the whole frame
         if active is not self._active:
-            self._take_over(active, frame.index)
+            self._take_over(active, frame)
         if self.gate.check(image):
             self.counters.frames_searched += 1
             results = active.reader.read(image)
@@ -110,13 +111,14 @@ class Pipeline:
         for track in self.tracker.due(frame.monotonic_s):
             self._decide(track)
 
-    def _take_over(self, active: ActiveModels, frame_index: int) -> None:
+    def _take_over(self, active: ActiveModels, frame: Frame) -> None:
         """New models from this frame on: reads decided from now name them."""
         waited_ms = (time.monotonic() - self.readers.swapped_at) * 1000.0
         log.info(
-            "models switched at frame %d: %s (%s) replaced %s (%s); the frame boundary came "
-            "%.1f ms after the swap",
-            frame_index,
+            "models switched at frame %d (captured %s): %s (%s) replaced %s (%s); the frame "
+            "boundary came %.1f ms after the swap",
+            frame.index,
+            rfc3339(frame.captured_at),
             active.label,
             ", ".join(v for _, v in active.reader.model_versions),
             self._active.label,

@@ -5,7 +5,7 @@ signs real bundles of the real bundled models, golden images the bundled models 
 - a good new version: the bundled files re-signed under a higher version;
 - a model that reads wrong: the bundled recogniser with the output scale of its last
   convolution cut to 1/20 (the int8 values saturate: valid TFLite, wrong text);
-- a degraded one: both output scales at 1/4 (the same text, flatter probabilities: mean
+- a degraded one: both output scales at 0.3 (the same text, flatter probabilities: mean
   confidence about 0.7 instead of 0.99);
 - one that does not load: the recogniser cut in half, its manifest's sha256 made to match.
 """
@@ -79,7 +79,7 @@ def misreading_recogniser(folder: Path) -> Path:
 
 
 def degraded_recogniser(folder: Path) -> Path:
-    return scaled_recogniser(folder, 0.25, (0, 1))
+    return scaled_recogniser(folder, 0.3, (0, 1))
 
 
 def mislabelled_recogniser(folder: Path) -> Path:
@@ -157,4 +157,3 @@ def tampered(bundle: bytes) -> bytes:
     payload[len(payload) // 2] ^= 0x01
     envelope["payload"] = base64.b64encode(bytes(payload)).decode()
     return json.dumps(envelope).encode()
-
