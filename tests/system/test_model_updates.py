@@ -18,8 +18,8 @@ from tests.support.faults import UnitRun
 from tests.support.models import (
     ModelCentre,
     degraded_recogniser,
-    misreading_recogniser,
     mislabelled_recogniser,
+    misreading_recogniser,
     tampered,
     unloadable_recogniser,
 )

@@ -21,8 +21,8 @@ from tests.support.hotlist import write_config
 from tests.support.models import (
     ModelCentre,
     detector_as_recogniser,
-    misreading_recogniser,
     mislabelled_recogniser,
+    misreading_recogniser,
     tampered,
     unloadable_recogniser,
 )
