@@ -162,8 +162,16 @@ class ModelUpdater:
                     bundle.version,
                 )
             self.pending = bundle.version
+            log.info(
+                "model bundle v%d verified (key %s, %s); staging",
+                bundle.version,
+                bundle.key_id,
+                ", ".join(bundle.roles),
+            )
             running = self.store.paths(self.holder.current.version, base_paths(self.config))
             paths = self.store.stage(bundle, running)
+            log.info("models v%d staged in %s; loading and reading the golden images",
+                     bundle.version, paths.recogniser.parent if paths.recogniser else "?")  # fmt: skip
             try:
                 models, golden = checked_models(self.config, paths)
             except UpdateRejected:
