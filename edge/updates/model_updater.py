@@ -170,8 +170,9 @@ class ModelUpdater:
             )
             running = self.store.paths(self.holder.current.version, base_paths(self.config))
             paths = self.store.stage(bundle, running)
-            log.info("models v%d staged in %s; loading and reading the golden images",
-                     bundle.version, paths.recogniser.parent if paths.recogniser else "?")  # fmt: skip
+            log.info(
+                "models v%d staged; loading them and reading the golden images", bundle.version
+            )
             try:
                 models, golden = checked_models(self.config, paths)
             except UpdateRejected:

@@ -61,7 +61,7 @@ def test_sigkill_during_model_updates_always_leaves_a_working_version(tmp_path, 
         with UnitRun(config_path, "synthetic:rate=60", tmp_path, env=env) as unit:
             notify.wait_field(f"MAINPID={unit.pid}", spawned)  # READY: it runs on its models
             unit.wait_log("reading frames from", 60)
-            started_on = [m for m in unit.messages() if STARTED_ON.match(m)][0]
+            started_on = next(m for m in unit.messages() if STARTED_ON.match(m))
             report["started_on"].append(STARTED_ON.match(started_on).group(1))
             published = anpr("model", "publish", str(bundle), "--broker",
                              f"{broker.host}:{broker.port}")  # fmt: skip
