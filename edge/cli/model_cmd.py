@@ -162,7 +162,6 @@ def status_command(args: argparse.Namespace) -> int:
         else []
     )
     result = {**state.as_json(), "store": str(store.folder), "on_disk": on_disk}
-    result.pop("schema")
     if args.json:
         print_json(result)
     else:

@@ -97,19 +97,24 @@ class ModelsSection(Section):
 
     @model_validator(mode="after")
     def _check_update_keys(self) -> ModelsSection:
-        seen = [str(path) for path in self.trusted_keys]
-        if len(seen) == 1:
-            raise ValueError(
-                "models.trusted_keys: at least two keys (so the centre can rotate its key), "
-                "or none to turn remote model updates off"
-            )
-        for i, path in enumerate(seen):
-            if path in seen[:i]:
-                raise ValueError(
-                    f"models.trusted_keys[{i}] repeats [{seen.index(path)}] ({path}): "
-                    "key rotation needs two different keys"
-                )
+        _check_update_keys(self.trusted_keys, "models.trusted_keys", "model")
         return self
+
+
+def _check_update_keys(paths: list[Path], setting: str, what: str) -> None:
+    """An update trust list: empty (remote updates off) or at least two different keys."""
+    seen = [str(path) for path in paths]
+    if len(seen) == 1:
+        raise ValueError(
+            f"{setting}: at least two keys (so the centre can rotate its key), or none to turn "
+            f"remote {what} updates off"
+        )
+    for i, path in enumerate(seen):
+        if path in seen[:i]:
+            raise ValueError(
+                f"{setting}[{i}] repeats [{seen.index(path)}] ({path}): key rotation needs two "
+                "different keys"
+            )
 
 
 class RecognitionSection(Section):
@@ -212,6 +217,56 @@ class LoggingSection(Section):
     format: Literal["text", "json"] = "text"
 
 
+class RemoteConfigSection(Section):
+    # Signed partial configurations from the centre (edge.updates.config_update), with a trust
+    # list of their own: empty turns them off; otherwise at least two keys.
+    trusted_keys: list[PathValue] = []
+    # The fleet or unit group whose retained bundle this unit takes:
+    # {prefix}/config/{group}/bundle.
+    group: Identifier = "all"
+    # A new configuration is applied by restarting the service (systemd starts it again); it
+    # becomes the last good one once the unit has run this long on it. A start that fails or
+    # a crash before then brings the last good one back.
+    confirm_after_s: Annotated[float, Field(ge=1.0, le=3600.0)] = 60.0
+
+    @model_validator(mode="after")
+    def _check_keys(self) -> RemoteConfigSection:
+        _check_update_keys(self.trusted_keys, "remote_config.trusted_keys", "configuration")
+        return self
+
+
+# What a signed partial configuration may change: tuning only. Never the unit's identity, the
+# broker's address, a path, TLS material or a trust list (a stolen centre key must not be able
+# to point a unit elsewhere or make it trust another key); the file on the unit decides those.
+REMOTE_KEYS = frozenset(
+    {
+        "camera.fps",
+        "camera.exposure_us",
+        "camera.analogue_gain",
+        "camera.roi",
+        "models.detector_threshold",
+        "models.recogniser_min_confidence",
+        "models.trial_window_s",
+        "models.trial_min_fraction",
+        "models.trial_min_reads",
+        "recognition.hit_min_frames",
+        "recognition.track_gap_s",
+        "recognition.max_track_s",
+        "recognition.motion_gating",
+        "recognition.min_read_confidence",
+        "hotlist.lists",
+        "hotlist.fuzzy",
+        "hotlist.fuzzy_max_distance",
+        "hotlist.fuzzy_substitutions",
+        "hotlist.fuzzy_sure_confidence",
+        "storage.retention_days",
+        "storage.keep_overview",
+        "health.interval_s",
+        "logging.level",
+    }
+)
+
+
 class Config(Section):
     unit: UnitSection
     camera: CameraSection = CameraSection()
@@ -222,6 +277,7 @@ class Config(Section):
     storage: StorageSection = StorageSection()
     health: HealthSection = HealthSection()
     logging: LoggingSection = LoggingSection()
+    remote_config: RemoteConfigSection = RemoteConfigSection()
 
     @property
     def mqtt_client_id(self) -> str:
@@ -231,3 +287,8 @@ class Config(Section):
     def model_store_dir(self) -> Path:
         """Where model updates are staged (models.store_dir, else beside the store)."""
         return self.models.store_dir or self.storage.path.with_name("models")
+
+    @property
+    def remote_config_dir(self) -> Path:
+        """Where signed partial configurations are kept (beside the store)."""
+        return self.storage.path.with_name("remote-config")

@@ -6,7 +6,7 @@
   says which is current, previous and on trial; `golden`: the golden-image test.
 - `readers`: the reader the pipeline takes at each frame, swapped atomically.
 - `model_updater`: the unit's worker (verify, stage, test, switch, trial, roll back);
-  `trial`: the read-rate and confidence comparison; `model_intake`: the MQTT side.
+  `trial`: the read-rate and confidence comparison; `intake`: the MQTT side of both.
 - `config_update`: signed partial configurations (an allow-list of keys), applied at restart.
 """
 

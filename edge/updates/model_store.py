@@ -19,18 +19,17 @@ its trial. Version `None` is the base: the models the configuration names (or th
 
 from __future__ import annotations
 
-import fcntl
-import json
 import logging
 import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from edge.files import fsync_folder, write_private
+from edge.files import fsync_folder
 from edge.updates.model_bundle import ROLES, ModelBundle
+from edge.updates.state_file import locked, read_state, write_state
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +49,7 @@ class ModelState:
     serial: int = 0  # bumped at every write: the running unit sees a technician's change
 
     def as_json(self) -> dict:
-        return {"schema": STATE_SCHEMA, **asdict(self), "rolled_back": list(self.rolled_back)}
+        return {**asdict(self), "rolled_back": list(self.rolled_back)}
 
 
 @dataclass(frozen=True)
@@ -79,37 +78,17 @@ class ModelStore:
     @contextmanager
     def locked(self) -> Iterator[None]:
         """Excludes the running unit and a technician's command from each other's
-        read-modify-write of the state (a blocking flock: each holds it for milliseconds)."""
+        read-modify-write of the state."""
         self.ensure()
-        fd = os.open(self.folder / ".lock", os.O_RDWR | os.O_CREAT, FILE_MODE)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with locked(self.folder, FILE_MODE):
             yield
-        finally:
-            os.close(fd)  # closing releases the lock
 
     def read(self) -> ModelState:
-        path = self.folder / STATE_FILE
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            data.pop("schema", None)
-            data["rolled_back"] = tuple(data.get("rolled_back", ()))
-            return ModelState(**data)
-        except FileNotFoundError:
-            return ModelState()
-        except (OSError, ValueError, TypeError) as exc:
-            # written atomically, so only a hand edit gets here: run the base models
-            log.error("model state %s unreadable (%s): running the base models", path, exc)
-            return ModelState()
+        return read_state(self.folder / STATE_FILE, ModelState, STATE_SCHEMA)
 
     def write(self, state: ModelState) -> ModelState:
         """Persist `state` (serial bumped) atomically and durably; returns what was written."""
-        state = replace(state, serial=state.serial + 1, rolled_back=state.rolled_back[-10:])
-        path = self.folder / STATE_FILE
-        write_private(path, json.dumps(state.as_json(), indent=1).encode() + b"\n")
-        path.chmod(FILE_MODE)
-        fsync_folder(self.folder)
-        return state
+        return write_state(self.folder / STATE_FILE, state, STATE_SCHEMA, FILE_MODE)
 
     def paths(self, version: int | None, base: ModelPaths) -> ModelPaths:
         if version is None:

@@ -12,21 +12,23 @@ from pathlib import Path
 from typing import Any
 
 from edge.config import Config
+from edge.envelope import envelope_limit
 from edge.hotlist.signing import PublicKey, load_trusted_keys
 from edge.stages import Counters
-from edge.updates.model_intake import ModelIntake
+from edge.updates.intake import BundleIntake
 from edge.updates.model_start import start_models
 from edge.updates.model_store import ModelStore
 from edge.updates.model_updater import ModelUpdater, Trial
 from edge.updates.readers import ReaderHolder
 from edge.uplink.connection import Connection
+from edge.uplink.topics import model_topic
 
 
 @dataclass(frozen=True)
 class ModelUpdates:
     holder: ReaderHolder
     updater: ModelUpdater
-    intake: ModelIntake | None  # None: models.trusted_keys empty, no remote updates
+    intake: BundleIntake | None  # None: models.trusted_keys empty, no remote updates
 
 
 def model_trusted_keys(config: Config, config_file: str = "") -> dict[str, PublicKey]:
@@ -52,9 +54,14 @@ def make_model_updates(
     updater = ModelUpdater(
         config, store, holder, counters, stop, trusted=trusted, announce=announce, trial=trial
     )
-    intake = (
-        ModelIntake(connection, config.mqtt.topic_prefix, config.models.group, updater)
-        if trusted
-        else None
-    )
+    intake = None
+    if trusted:
+        intake = BundleIntake(
+            connection,
+            model_topic(config.mqtt.topic_prefix, config.models.group),
+            envelope_limit(updater.max_payload_bytes),
+            updater.offer,
+            updater.refuse,
+            "models.max_bundle_mb",
+        )
     return ModelUpdates(holder, updater, intake)
