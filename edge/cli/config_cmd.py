@@ -16,6 +16,7 @@ from edge.cli.common import (
     add_json_flag,
     print_json,
 )
+from edge.cli.config_remote_cmd import register_remote
 from edge.config import Config, ConfigError, load_config, load_secrets
 from edge.config.loader import resolve_config_path
 from edge.ops.config_files import file_problems
@@ -25,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     group = add_group(
         subparsers,
         "config",
-        help="check or show the unit configuration",
+        help="check or show the unit configuration; sign and publish remote configurations",
         example="anpr-edge config check /etc/anpr-edge/unit.toml",
     )
     check = add_command(
@@ -45,6 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         example="anpr-edge config show firmware_config/demo.toml --json",
         handler=show_command,
     )
+    register_remote(group)
     for parser in (check, show):
         parser.add_argument(
             "path",

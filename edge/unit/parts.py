@@ -32,6 +32,7 @@ from edge.unit.notify import Notifier
 from edge.unit.status import StatusFile
 from edge.unit.summary import status_text
 from edge.unit.supervisor import Supervisor
+from edge.updates.config_update import ConfigUpdater
 from edge.updates.unit import ModelUpdates
 from edge.uplink.connection import Connection
 from edge.uplink.publisher import Publisher
@@ -63,6 +64,7 @@ class UnitParts:
     sync: HotlistSync
     matcher: Matcher
     models: ModelUpdates
+    config_updates: ConfigUpdater
     # built here
     stages: dict[str, Stage]
     publisher: Publisher
@@ -163,6 +165,7 @@ class UnitParts:
                 "hotlists": self.holder.versions(),
                 "hotlist_sync": self.sync.health(),
                 "model_updates": self.models.updater.status(),
+                "config_updates": self.config_updates.status(),
                 "broker": self.publisher.status(),
                 "source": self.source.status(),
                 "store": self.writer.condition.snapshot(),

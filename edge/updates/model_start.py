@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from edge.updates.model_store import ModelPaths, ModelState, ModelStore
 from edge.updates.readers import ActiveModels, checked_models, load_models
-from edge.updates.reasons import Reason, UpdateRejected
+from edge.updates.reasons import UpdateRejected
 from edge.uplink.commands import result_payload
 
 if TYPE_CHECKING:
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_TRIAL_STARTS = 3
-UPDATE_COMMAND = "model-update"
 
 
 def base_paths(config: Config) -> ModelPaths:
@@ -40,15 +39,20 @@ def base_paths(config: Config) -> ModelPaths:
 
 
 def result_of(
-    config: Config, version: int | None, ok: bool, detail: str, reason: Reason | None = None
+    config: Config,
+    version: int | None,
+    ok: bool,
+    detail: str,
+    reason: str | None = None,
+    what: str = "model",
 ) -> dict[str, Any]:
     """An `anpr.cmd-result/1` for an update the centre did not ask for by command: the id is
-    `model-v<version>`, the command `model-update`, with `reason` when refused."""
+    `<what>-v<version>`, the command `<what>-update`, with `reason` when refused."""
     extra: dict[str, Any] = {"version": version}
     if reason is not None:
         extra["reason"] = str(reason)
-    command_id = f"model-v{version}" if version is not None else None
-    return result_payload(config.unit.id, command_id, UPDATE_COMMAND, ok, detail, extra)
+    command_id = f"{what}-v{version}" if version is not None else None
+    return result_payload(config.unit.id, command_id, f"{what}-update", ok, detail, extra)
 
 
 def start_models(config: Config, store: ModelStore) -> tuple[ActiveModels, ModelState, bool]:

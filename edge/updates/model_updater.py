@@ -21,14 +21,11 @@ topic.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from edge.hotlist.apply import ApplyCounters
 from edge.hotlist.signing import PublicKey
 from edge.stages import Counters
 from edge.updates.model_bundle import open_model_bundle
@@ -37,14 +34,12 @@ from edge.updates.model_store import ModelState, ModelStore
 from edge.updates.readers import ActiveModels, ReaderHolder, checked_models
 from edge.updates.reasons import Reason, UpdateRejected
 from edge.updates.trial import Figures, ReadLedger, TrialSettings, degraded
+from edge.updates.worker import Announce, UpdateWorker
 
 if TYPE_CHECKING:
     from edge.config import Config
 
 log = logging.getLogger(__name__)
-
-POLL_S = 0.5
-QUEUED_BUNDLES = 2  # a retained topic: the newest matters; a full queue refuses the rest
 
 
 @dataclass(frozen=True)
@@ -55,7 +50,11 @@ class Trial:
     previous: ActiveModels | None  # kept loaded for an instant switch back (None: resumed)
 
 
-class ModelUpdater:
+class ModelUpdater(UpdateWorker):
+    name = "model-updates"
+    bundle_name = "model bundle"
+    log = log
+
     def __init__(
         self,
         config: Config,
@@ -65,42 +64,19 @@ class ModelUpdater:
         stop: threading.Event,
         *,
         trusted: dict[str, PublicKey],
-        announce: Callable[[dict[str, Any]], None] = lambda result: None,
+        announce: Announce = lambda result: None,
         trial: Trial | None = None,
     ):
-        self.config, self.store, self.holder, self.stop_event = config, store, holder, stop
-        self.trusted, self.announce = trusted, announce
+        super().__init__(stop, announce)
+        self.config, self.store, self.holder = config, store, holder
+        self.trusted = trusted
         self.settings = TrialSettings.from_config(config)
         self.max_payload_bytes = config.models.max_bundle_mb * 1024 * 1024
-        self.outcomes = ApplyCounters()
         self.ledger = ReadLedger(counters, keep_s=2 * self.settings.window_s + 10)
-        self.inbox: queue.Queue[bytes] = queue.Queue(maxsize=QUEUED_BUNDLES)
         self.trial = trial
         self.pending: int | None = None
         self.last_switch: dict[str, Any] | None = None
         self._serial = store.read().serial
-        self._thread = threading.Thread(target=self._run, name="model-updates", daemon=True)
-
-    # --- any thread -------------------------------------------------------------------------
-
-    def offer(self, data: bytes) -> bool:
-        """Queue a bundle (paho's thread: never blocks); False when the queue is full."""
-        try:
-            self.inbox.put_nowait(data)
-        except queue.Full:
-            self.outcomes.error()
-            log.error("model bundle dropped: %d already waiting", QUEUED_BUNDLES)
-            return False
-        return True
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def alive(self) -> bool:
-        return self._thread.is_alive()
-
-    def join(self, timeout_s: float = 10.0) -> None:
-        self._thread.join(timeout_s)
 
     def status(self) -> dict[str, Any]:
         """For health and the status file: versions, trial, outcomes."""
@@ -128,22 +104,16 @@ class ModelUpdater:
 
     # --- the worker ---------------------------------------------------------------------------
 
-    def _run(self) -> None:
-        while not self.stop_event.is_set():
-            try:
-                data = self.inbox.get(timeout=POLL_S)
-            except queue.Empty:
-                data = None
-            try:
-                self.ledger.sample()
-                if data is not None:
-                    self.apply(data)
-                self._follow_technician()
-                self._judge_trial()
-            except Exception:  # logged, counted; the running models stay
-                self.outcomes.error()
-                self.pending = None
-                log.exception("model update failed")
+    def tick(self) -> None:
+        self.ledger.sample()
+        self._follow_technician()
+        self._judge_trial()
+
+    def running_label(self) -> str:
+        return self.holder.current.label
+
+    def result(self, version: int | None, ok: bool, detail: str, reason: str | None) -> dict:
+        return result_of(self.config, version, ok, detail, reason)
 
     def apply(self, data: bytes, origin: str = "mqtt") -> None:
         """One bundle: refused with its reason (the running models kept), or switched to."""
@@ -183,6 +153,9 @@ class ModelUpdater:
             self.pending = None
             self.refuse(rejected, origin)
             return
+        except Exception:
+            self.pending = None
+            raise
         prepared_s = time.monotonic() - started
         self._switch(models, origin, f"golden {golden.plates} plates in {golden.seconds:.2f} s")
         self.pending = None
@@ -218,20 +191,7 @@ class ModelUpdater:
             f"for {self.settings.window_s:g} s; {note}"
         )
         log.info("model update applied (%s): %s", origin, detail)
-        self.announce(result_of(self.config, version, True, detail))
-
-    def refuse(self, rejected: UpdateRejected, origin: str) -> None:
-        self.outcomes.rejected(rejected.reason)
-        log.warning(
-            "model bundle rejected (%s): %s: %s; running %s kept",
-            origin,
-            rejected.reason,
-            rejected.detail,
-            self.holder.current.label,
-        )
-        self.announce(
-            result_of(self.config, rejected.version, False, rejected.detail, rejected.reason)
-        )
+        self.announce(self.result(version, True, detail, None))
 
     def _remember_seen(self, version: int) -> None:
         with self.store.locked():
@@ -290,7 +250,7 @@ class ModelUpdater:
         log.warning(
             "models rolled back from %s to %s: %s: %s", failed.label, previous.label, reason, detail
         )
-        self.announce(result_of(self.config, failed.version, False, detail, reason))
+        self.announce(self.result(failed.version, False, detail, reason))
 
     def _follow_technician(self) -> None:
         """`anpr-edge model install|rollback` changed the state file: run what it names."""

@@ -27,6 +27,7 @@ class Reason(StrEnum):
     GOLDEN_FAILED = "golden-failed"  # the golden images were not read as expected
     DEGRADED = "degraded"  # read rate or confidence fell on trial: switched back
     NOT_ALLOWED = "not-allowed"  # a configuration key that may not be changed remotely
+    START_FAILED = "start-failed"  # the unit did not run on a new configuration: undone
     INVALID_CONFIG = "invalid-config"  # the merged configuration fails the schema
 
 

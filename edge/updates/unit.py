@@ -4,6 +4,7 @@ keys for models, its MQTT intake on the unit's connection."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -15,13 +16,17 @@ from edge.config import Config
 from edge.envelope import envelope_limit
 from edge.hotlist.signing import PublicKey, load_trusted_keys
 from edge.stages import Counters
+from edge.updates.config_bundle import RULES
+from edge.updates.config_update import ConfigUpdater, Effective
 from edge.updates.intake import BundleIntake
 from edge.updates.model_start import start_models
 from edge.updates.model_store import ModelStore
 from edge.updates.model_updater import ModelUpdater, Trial
 from edge.updates.readers import ReaderHolder
 from edge.uplink.connection import Connection
-from edge.uplink.topics import model_topic
+from edge.uplink.topics import config_topic, model_topic
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -65,3 +70,38 @@ def make_model_updates(
             "models.max_bundle_mb",
         )
     return ModelUpdates(holder, updater, intake)
+
+
+def make_config_updates(
+    effective: Effective,
+    stop: threading.Event,
+    connection: Connection,
+    restart: Callable[[], None],
+    announce: Callable[[dict[str, Any]], None],
+    config_file: str = "",
+) -> ConfigUpdater:
+    """The updater of signed partial configurations (always: it confirms a pending one), with
+    its MQTT intake when `remote_config.trusted_keys` are set."""
+    config = effective.config
+    if effective.version is not None:
+        log.info(
+            "configuration: %s with remote v%d%s",
+            effective.file,
+            effective.version,
+            " (pending: confirmed after remote_config.confirm_after_s)"
+            if effective.pending
+            else "",
+        )
+    paths = [Path(path) for path in config.remote_config.trusted_keys]
+    trusted = load_trusted_keys(paths, config_file, "remote_config.trusted_keys") if paths else {}
+    updater = ConfigUpdater(effective, trusted, stop, restart, announce)
+    if trusted:
+        BundleIntake(
+            connection,
+            config_topic(config.mqtt.topic_prefix, config.remote_config.group),
+            RULES.max_envelope_bytes,
+            updater.offer,
+            updater.refuse,
+            RULES.size_setting,
+        )
+    return updater

@@ -1,0 +1,118 @@
+"""`anpr-edge config sign|publish|remote`: signed partial configurations. The centre signs a
+TOML file of the settings it may change remotely (`edge.config.schema.REMOTE_KEYS`) and
+publishes it, retained, for a group of units; `config remote` shows a unit's state."""
+
+from __future__ import annotations
+
+import argparse
+import tomllib
+from pathlib import Path
+
+from edge.cli.common import EXIT_OK, add_command, add_config_flag, add_json_flag, print_json
+from edge.cli.hotlist_centre_cmd import add_broker_options, broker_of, read_bundle
+from edge.errors import UserError
+from edge.progress import for_command
+
+
+def register_remote(group: argparse._SubParsersAction) -> None:
+    sign = add_command(
+        group,
+        "sign",
+        help="sign a partial configuration (TOML, only the keys a unit accepts remotely) "
+        "(the centre)",
+        example="anpr-edge config sign remote.toml --key keys/config-2026.key --version 3 "
+        "--out config-3.json",
+        handler=sign_command,
+    )
+    sign.add_argument("settings", metavar="TOML")
+    sign.add_argument("--key", required=True, metavar="KEY", help="private key file (PEM)")
+    sign.add_argument("--version", required=True, type=int, metavar="N")
+    sign.add_argument("--issued-at", metavar="TIME", help="RFC 3339 UTC (default: now)")
+    sign.add_argument("--out", required=True, metavar="BUNDLE")
+    publish = add_command(
+        group,
+        "publish",
+        help="publish a configuration bundle, retained, to {prefix}/config/{group}/bundle",
+        example="anpr-edge config publish config-3.json --group all --broker broker:8883 "
+        "--ca ca.crt",
+        handler=publish_command,
+    )
+    publish.add_argument("bundle", metavar="BUNDLE")
+    publish.add_argument("--group", default="all", help="fleet or unit group (default: all)")
+    add_broker_options(publish, "anpr-centre-config")
+    remote = add_command(
+        group,
+        "remote",
+        help="this unit's remote configuration: last good, pending, highest seen, undone",
+        example="anpr-edge config remote --json",
+        handler=remote_command,
+    )
+    add_config_flag(remote)
+    for parser in (sign, publish, remote):
+        add_json_flag(parser)
+
+
+def sign_command(args: argparse.Namespace) -> int:
+    from edge.files import write_private
+    from edge.hotlist.signing import load_signing_key
+    from edge.times import rfc3339_now
+    from edge.updates.config_bundle import build_config_payload, seal_config
+
+    try:
+        settings = tomllib.loads(Path(args.settings).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise UserError(f"{args.settings}: {exc}") from None
+    key = load_signing_key(Path(args.key))
+    payload = build_config_payload(args.version, settings, args.issued_at or rfc3339_now())
+    bundle = seal_config(payload, key)
+    write_private(Path(args.out), bundle)
+    keys = sorted(f"{s}.{k}" for s, table in settings.items() for k in table)
+    if args.json:
+        print_json({"bundle": args.out, "version": args.version, "keys": keys,
+                    "key_id": key.key_id, "bytes": len(bundle)})  # fmt: skip
+    else:
+        print(f"wrote {args.out}: configuration v{args.version} ({', '.join(keys)}), "
+              f"key {key.key_id}, {len(bundle)} bytes")  # fmt: skip
+    return EXIT_OK
+
+
+def publish_command(args: argparse.Namespace) -> int:
+    from edge.hotlist.publish import publish_acknowledged
+    from edge.uplink.topics import config_topic
+
+    data = read_bundle(Path(args.bundle))
+    topic = config_topic(args.prefix, args.group)
+    with for_command(args, "config publish") as progress:
+        publish_acknowledged(data, broker_of(args), topic, retain=True, progress=progress)
+    if args.json:
+        print_json({"topic": topic, "bytes": len(data), "retained": True})
+    else:
+        print(f"published {args.bundle} to {topic} ({len(data)} bytes, retained); acknowledged")
+    return EXIT_OK
+
+
+def remote_command(args: argparse.Namespace) -> int:
+    from edge.cli.hotlist_query import config_of
+    from edge.updates.config_update import RemoteConfigStore
+
+    config, _ = config_of(args)
+    store = RemoteConfigStore(config.remote_config_dir)
+    state = store.read()
+    result = {
+        "current": state.current,
+        "pending": state.pending,
+        "highest_seen": state.highest_seen,
+        "rolled_back": list(state.rolled_back),
+        "settings": store.settings(state.current) if state.current is not None else {},
+    }
+    if args.json:
+        print_json(result)
+    else:
+        current = "none (the file alone)" if state.current is None else f"v{state.current}"
+        print(f"last good  {current}")
+        print(f"pending    {'none' if state.pending is None else f'v{state.pending}'}")
+        print(f"highest    v{state.highest_seen} seen")
+        for section, table in result["settings"].items():
+            for key, value in table.items():
+                print(f"  {section}.{key} = {value!r}")
+    return EXIT_OK
