@@ -98,12 +98,13 @@ def remote_command(args: argparse.Namespace) -> int:
     config, _ = config_of(args)
     store = RemoteConfigStore(config.remote_config_dir)
     state = store.read()
+    settings = store.settings(state.current) if state.current is not None else {}
     result = {
         "current": state.current,
         "pending": state.pending,
         "highest_seen": state.highest_seen,
         "rolled_back": list(state.rolled_back),
-        "settings": store.settings(state.current) if state.current is not None else {},
+        "settings": settings,
     }
     if args.json:
         print_json(result)
@@ -112,7 +113,7 @@ def remote_command(args: argparse.Namespace) -> int:
         print(f"last good  {current}")
         print(f"pending    {'none' if state.pending is None else f'v{state.pending}'}")
         print(f"highest    v{state.highest_seen} seen")
-        for section, table in result["settings"].items():
+        for section, table in settings.items():
             for key, value in table.items():
                 print(f"  {section}.{key} = {value!r}")
     return EXIT_OK
