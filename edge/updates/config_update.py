@@ -66,6 +66,8 @@ class Effective:
     file: Path
     version: int | None  # the remote version merged in (None: the file alone)
     pending: bool  # not yet confirmed
+    # what went wrong at start, logged once logging is set up (edge.updates.unit)
+    problems: tuple[str, ...] = ()
 
 
 class RemoteConfigStore:
@@ -108,10 +110,15 @@ def effective_config(path: str | Path | None) -> Effective:
     store = RemoteConfigStore(base.remote_config_dir)
     if not (store.folder / "state.json").exists():
         return Effective(base, file, None, False)
+    problems: list[str] = []
     with store.locked():
         state = store.read()
         if state.pending is not None and state.pending_starts >= 1:
-            state = _undone(state, "the unit did not run on it for remote_config.confirm_after_s")
+            why = "the unit did not run on it for remote_config.confirm_after_s"
+            problems.append(
+                f"remote configuration v{state.pending} undone ({Reason.START_FAILED}): {why}"
+            )
+            state = _undone(state, why)
         elif state.pending is not None:
             state = replace(state, pending_starts=1)
         version = state.pending if state.pending is not None else state.current
@@ -122,20 +129,20 @@ def effective_config(path: str | Path | None) -> Effective:
                     merged(base_data, store.settings(version)), f"{file} + remote v{version}"
                 )
             except (ConfigError, OSError, ValueError) as exc:
-                log.error("remote configuration v%d no longer fits %s: %s", version, file, exc)
+                problems.append(f"remote configuration v{version} no longer fits {file}: {exc}")
                 state = _undone(state, f"invalid against {file}: {exc}")
                 if state.current == version:
                     state = replace(state, current=None)
                 version = None
         state = store.write(state)
-    return Effective(config, file, version, version is not None and version == state.pending)
+    pending = version is not None and version == state.pending
+    return Effective(config, file, version, pending, tuple(problems))
 
 
 def _undone(state: RemoteState, why: str) -> RemoteState:
     version = state.pending
     if version is None:
         return state
-    log.error("remote configuration v%d undone (%s): %s", version, Reason.START_FAILED, why)
     return replace(
         state,
         pending=None,

@@ -83,6 +83,8 @@ def make_config_updates(
     """The updater of signed partial configurations (always: it confirms a pending one), with
     its MQTT intake when `remote_config.trusted_keys` are set."""
     config = effective.config
+    for problem in effective.problems:
+        log.error("%s", problem)
     if effective.version is not None:
         log.info(
             "configuration: %s with remote v%d%s",
