@@ -158,3 +158,33 @@ def test_new_models_that_read_worse_are_rolled_back_by_the_unit(tmp_path, broker
     assert (state["current"], state["rolled_back"], state["highest_seen"]) == (None, [2], 2)
     print(json.dumps({"rolled_back": line}))
     subscriber.close()
+
+
+def test_a_technician_installs_and_rolls_back_models_while_the_unit_runs(tmp_path, broker):
+    centre = ModelCentre(tmp_path / "centre")
+    config = unit_config(tmp_path, broker, centre)
+    good, bad = tmp_path / "models-2.json", tmp_path / "models-3.json"
+    good.write_bytes(centre.bundle(2, roles=("recogniser",)))
+    bad.write_bytes(centre.bundle(3, recogniser=misreading_recogniser(tmp_path / "bad")))
+    with UnitRun(config, "synthetic:rate=60", tmp_path) as unit:
+        unit.wait_log("reading frames from", 120)
+        refused = anpr("model", "install", str(bad), "--config", str(config), "--json")
+        assert refused.returncode == 2
+        assert json.loads(refused.stdout)["reason"] == "golden-failed"
+        installed = anpr("model", "install", str(good), "--config", str(config), "--json")
+        assert installed.returncode == 0, installed.stderr
+        assert json.loads(installed.stdout)["installed"] is True
+        unit.wait_log("models base → v2 (set by a technician on site)", 30)
+        unit.wait_log("models switched at frame", 30)
+        status = json.loads(anpr("model", "status", "--config", str(config), "--json").stdout)
+        assert (status["current"], status["previous"], status["trial"]) == (2, None, 2)
+        rolled = anpr("model", "rollback", "--config", str(config))
+        assert rolled.returncode == 0 and "rolled back from v2 to base" in rolled.stdout
+        unit.wait_log("models v2 → base (set by a technician on site)", 30)
+        unit.wait_log("models switched at frame", 30, count=2)
+        again = anpr("model", "rollback", "--config", str(config))
+        assert again.returncode == 2 and "nothing to roll back" in again.stderr
+        code, _ = unit.stop()
+    assert code == 0, unit.tail()
+    status = json.loads(anpr("model", "status", "--config", str(config), "--json").stdout)
+    assert (status["current"], status["rolled_back"], status["highest_seen"]) == (None, [2], 2)
