@@ -9,9 +9,8 @@ import tomllib
 from pathlib import Path
 
 from edge.cli.common import EXIT_OK, add_command, add_config_flag, add_json_flag, print_json
-from edge.cli.hotlist_centre_cmd import add_broker_options, broker_of, read_bundle
+from edge.cli.hotlist_centre_cmd import add_group_publish
 from edge.errors import UserError
-from edge.progress import for_command
 
 
 def register_remote(group: argparse._SubParsersAction) -> None:
@@ -29,17 +28,12 @@ def register_remote(group: argparse._SubParsersAction) -> None:
     sign.add_argument("--version", required=True, type=int, metavar="N")
     sign.add_argument("--issued-at", metavar="TIME", help="RFC 3339 UTC (default: now)")
     sign.add_argument("--out", required=True, metavar="BUNDLE")
-    publish = add_command(
+    publish = add_group_publish(
         group,
-        "publish",
-        help="publish a configuration bundle, retained, to {prefix}/config/{group}/bundle",
-        example="anpr-edge config publish config-3.json --group all --broker broker:8883 "
-        "--ca ca.crt",
-        handler=publish_command,
+        "config",
+        "config_topic",
+        "anpr-edge config publish config-3.json --group all --broker broker:8883 --ca ca.crt",
     )
-    publish.add_argument("bundle", metavar="BUNDLE")
-    publish.add_argument("--group", default="all", help="fleet or unit group (default: all)")
-    add_broker_options(publish, "anpr-centre-config")
     remote = add_command(
         group,
         "remote",
@@ -73,21 +67,6 @@ def sign_command(args: argparse.Namespace) -> int:
     else:
         print(f"wrote {args.out}: configuration v{args.version} ({', '.join(keys)}), "
               f"key {key.key_id}, {len(bundle)} bytes")  # fmt: skip
-    return EXIT_OK
-
-
-def publish_command(args: argparse.Namespace) -> int:
-    from edge.hotlist.publish import publish_acknowledged
-    from edge.uplink.topics import config_topic
-
-    data = read_bundle(Path(args.bundle))
-    topic = config_topic(args.prefix, args.group)
-    with for_command(args, "config publish") as progress:
-        publish_acknowledged(data, broker_of(args), topic, retain=True, progress=progress)
-    if args.json:
-        print_json({"topic": topic, "bytes": len(data), "retained": True})
-    else:
-        print(f"published {args.bundle} to {topic} ({len(data)} bytes, retained); acknowledged")
     return EXIT_OK
 
 

@@ -210,6 +210,46 @@ def broker_of(args: argparse.Namespace):
     )
 
 
+def add_group_publish(
+    group: argparse._SubParsersAction, noun: str, topic: str, example: str
+) -> argparse.ArgumentParser:
+    """The `publish` sub-command of `model` and `config`: a bundle file, a group, a broker.
+    `topic` maps (prefix, group) to where it goes; the handler publishes it retained."""
+
+    def handler(args: argparse.Namespace) -> int:
+        from edge.uplink import topics
+
+        where = getattr(topics, topic)(args.prefix, args.group)
+        return publish_retained(args, where, f"{noun} publish")
+
+    publish = add_command(
+        group,
+        "publish",
+        help=f"publish a {noun} bundle, retained, to its group's topic (the centre)",
+        example=example,
+        handler=handler,
+    )
+    publish.add_argument("bundle", metavar="BUNDLE")
+    publish.add_argument("--group", default="all", help="fleet or unit group (default: all)")
+    add_broker_options(publish, f"anpr-centre-{noun}")
+    return publish
+
+
+def publish_retained(args: argparse.Namespace, topic: str, what: str) -> int:
+    """`model publish` and `config publish`: the bundle file, retained on `topic`, confirmed
+    by the broker's PUBACK."""
+    from edge.hotlist.publish import publish_acknowledged
+
+    data = read_bundle(Path(args.bundle))
+    with for_command(args, what) as progress:
+        publish_acknowledged(data, broker_of(args), topic, retain=True, progress=progress)
+    if args.json:
+        print_json({"topic": topic, "bytes": len(data), "retained": True})
+    else:
+        print(f"published {args.bundle} to {topic} ({len(data)} bytes, retained); acknowledged")
+    return EXIT_OK
+
+
 def read_bundle(path: Path) -> bytes:
     try:
         return path.read_bytes()

@@ -17,10 +17,9 @@ from edge.cli.common import (
     fail,
     print_json,
 )
-from edge.cli.hotlist_centre_cmd import add_broker_options, broker_of, read_bundle
+from edge.cli.hotlist_centre_cmd import add_group_publish, read_bundle
 from edge.cli.hotlist_query import config_of
 from edge.errors import UserError
-from edge.progress import for_command
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -53,17 +52,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sign.add_argument("--issued-at", metavar="TIME", help="RFC 3339 UTC (default: now)")
     sign.add_argument("--out", required=True, metavar="BUNDLE")
 
-    publish = add_command(
+    publish = add_group_publish(
         group,
-        "publish",
-        help="publish a model bundle, retained, to {prefix}/models/{group}/bundle (the centre)",
-        example="anpr-edge model publish models-7.json --group all "
-        "--broker broker:8883 --ca ca.crt",
-        handler=publish_command,
+        "model",
+        "model_topic",
+        "anpr-edge model publish models-7.json --group all --broker broker:8883 --ca ca.crt",
     )
-    publish.add_argument("bundle", metavar="BUNDLE")
-    publish.add_argument("--group", default="all", help="fleet or unit group (default: all)")
-    add_broker_options(publish, "anpr-centre-models")
 
     status = add_command(
         group,
@@ -132,21 +126,6 @@ def sign_command(args: argparse.Namespace) -> int:
             f"wrote {args.out}: models v{args.version} ({', '.join(sorted(models))}), "
             f"key {key.key_id}, {len(bundle)} bytes"
         )
-    return EXIT_OK
-
-
-def publish_command(args: argparse.Namespace) -> int:
-    from edge.hotlist.publish import publish_acknowledged
-    from edge.uplink.topics import model_topic
-
-    data = read_bundle(Path(args.bundle))
-    topic = model_topic(args.prefix, args.group)
-    with for_command(args, "model publish") as progress:
-        publish_acknowledged(data, broker_of(args), topic, retain=True, progress=progress)
-    if args.json:
-        print_json({"topic": topic, "bytes": len(data), "retained": True})
-    else:
-        print(f"published {args.bundle} to {topic} ({len(data)} bytes, retained); acknowledged")
     return EXIT_OK
 
 

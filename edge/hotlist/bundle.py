@@ -1,17 +1,10 @@
-"""A signed bundle: a JSON envelope around the exact payload bytes and their Ed25519 signature.
+"""A signed hotlist bundle: the signed envelope of every update (edge.envelope: the exact
+payload bytes, gzip-compressed when large, and their Ed25519 signature) with the schema
+`anpr.hotlist-bundle/1`, checked against `hotlist.trusted_keys`.
 
-```
-{"schema": "anpr.hotlist-bundle/1", "key_id": "3f9c…", "alg": "ed25519",
- "compression": "gzip", "payload": "<base64>", "signature": "<base64, 64 bytes>"}
-```
-
-The signature is over the payload bytes exactly as carried (the compressed bytes when
-`compression` is gzip), so the unit checks it before decompressing or parsing anything the
-centre did not sign, and any tool can verify it with a stock Ed25519 library. The list, kind and
-versions are inside the signed payload (`edge.hotlist.payload`); the envelope's unsigned fields
-only say how to check it. Verification order: size, envelope shape, key id trusted, signature
-(edge.envelope, shared with model and configuration updates), then (while streaming) the
-payload.
+The list, kind and versions are inside the signed payload (`edge.hotlist.payload`); the
+envelope's unsigned fields only say how to check it. Verification order: size, envelope shape,
+key id trusted, signature, then (while streaming) the payload.
 """
 
 from __future__ import annotations
