@@ -38,6 +38,14 @@ def base_paths(config: Config) -> ModelPaths:
     )
 
 
+def running_paths(config: Config) -> ModelPaths:
+    """The model files the unit runs now (the model store's current version, else the base
+    models), read without changing anything: for the selftest."""
+    store = ModelStore(config.model_store_dir)
+    current = store.read().current if (store.folder / "state.json").exists() else None
+    return store.paths(current, base_paths(config)) if store.has(current) else base_paths(config)
+
+
 def result_of(
     config: Config,
     version: int | None,

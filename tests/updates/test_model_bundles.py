@@ -144,3 +144,13 @@ def test_the_health_figures_name_current_previous_and_pending(tmp_path, centre):
     assert status["trial"]["version"] == 3 and status["applied"] == 2
     assert status["models"]["recogniser"].startswith("anpr-recogniser@")
     assert json.dumps(status)  # goes into the health message as is
+
+
+def test_the_selftest_checks_the_models_the_unit_runs(tmp_path, centre):
+    from edge.ops.checks import check_model
+
+    unit = Updater(tmp_path, centre)
+    assert "edge/models/recogniser.tflite" in check_model(unit.config, "recogniser").reason
+    unit.updater.apply(centre.bundle(2))
+    result = check_model(unit.config, "recogniser")
+    assert result.ok and "versions/2/recogniser.tflite" in result.reason
