@@ -34,7 +34,7 @@ from edge.hotlist.signing import PublicKey
 from edge.updates.config_bundle import merged, open_config_bundle
 from edge.updates.model_start import result_of
 from edge.updates.reasons import Reason, UpdateRejected
-from edge.updates.state_file import locked, read_state, write_state
+from edge.updates.state_file import locked, read_state, remove_cut_writes, write_state
 from edge.updates.worker import Announce, UpdateWorker
 
 if TYPE_CHECKING:
@@ -77,6 +77,7 @@ class RemoteConfigStore:
     def ensure(self) -> None:
         self.folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
         self.folder.chmod(FOLDER_MODE)
+        remove_cut_writes(self.folder)
 
     def read(self) -> RemoteState:
         return read_state(self.folder / "state.json", RemoteState, STATE_SCHEMA)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from edge.files import fsync_folder
 from edge.updates.model_bundle import ROLES, ModelBundle
-from edge.updates.state_file import locked, read_state, write_state
+from edge.updates.state_file import locked, read_state, remove_cut_writes, write_state
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,7 @@ class ModelStore:
             folder.chmod(FOLDER_MODE)  # also when it existed with the umask's mode
         for stale in self.versions.glob(".staging-*"):
             shutil.rmtree(stale, ignore_errors=True)
+        remove_cut_writes(self.folder)
 
     @contextmanager
     def locked(self) -> Iterator[None]:

@@ -31,7 +31,7 @@ from edge.stages import Counters
 from edge.updates.model_bundle import open_model_bundle
 from edge.updates.model_start import base_paths, result_of
 from edge.updates.model_store import ModelState, ModelStore
-from edge.updates.readers import ActiveModels, ReaderHolder, checked_models
+from edge.updates.readers import ActiveModels, ReaderHolder, checked_models, load_models
 from edge.updates.reasons import Reason, UpdateRejected
 from edge.updates.trial import Figures, ReadLedger, TrialSettings, degraded
 from edge.updates.worker import Announce, UpdateWorker
@@ -231,8 +231,13 @@ class ModelUpdater(UpdateWorker):
             state = self.store.read()
             target = state.previous
             if previous is None or previous.version != target:
-                paths = self.store.paths(target, base_paths(self.config))
-                previous, _ = checked_models(self.config, paths)
+                try:
+                    previous, _ = checked_models(
+                        self.config, self.store.paths(target, base_paths(self.config))
+                    )
+                except UpdateRejected as broken:  # the previous version is gone too
+                    log.error("models %s cannot run either (%s): the base models", target, broken)
+                    target, previous = None, load_models(self.config, base_paths(self.config))
             written = self.store.write(
                 replace(
                     state,
@@ -265,8 +270,19 @@ class ModelUpdater(UpdateWorker):
             models, _ = checked_models(
                 self.config, self.store.paths(state.current, base_paths(self.config))
             )
-        except UpdateRejected as rejected:
-            self.roll_back(rejected.reason, rejected.detail, None)
+        except UpdateRejected as rejected:  # the running models stay; the state says so again
+            with self.store.locked():
+                state = self.store.read()
+                self._serial = self.store.write(
+                    replace(
+                        state,
+                        current=active.version,
+                        previous=None if state.previous == active.version else state.previous,
+                        trial=None,
+                        rolled_back=(*state.rolled_back, state.current or 0),
+                    )
+                ).serial
+            self.refuse(replace_version(rejected, state.current), "technician")
             return
         self.ledger.sample(force=True)
         now = time.monotonic()
@@ -275,6 +291,10 @@ class ModelUpdater(UpdateWorker):
         on_trial = state.trial is not None and state.trial == state.current
         self.trial = Trial(state.trial, now, before, old) if on_trial and state.trial else None
         log.info("models %s → %s (set by a technician on site)", old.label, models.label)
+
+
+def replace_version(rejected: UpdateRejected, version: int | None) -> UpdateRejected:
+    return UpdateRejected(rejected.reason, rejected.detail, version)
 
 
 def _kept(state: ModelState) -> set[int | None]:

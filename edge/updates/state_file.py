@@ -75,3 +75,10 @@ def locked(folder: Path, mode: int) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+def remove_cut_writes(folder: Path) -> None:
+    """The temporary files of writes a power cut interrupted (edge.files.write_private names
+    them `.<name>.<pid>.tmp`): never the state, only litter."""
+    for stale in folder.glob(".*.tmp"):
+        stale.unlink(missing_ok=True)
