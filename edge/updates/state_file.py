@@ -14,16 +14,19 @@ import fcntl
 import json
 import logging
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from edge.errors import RuntimeFailure
 from edge.files import fsync_folder, write_private
 
 log = logging.getLogger(__name__)
 
 KEPT_ROLLBACKS = 10
+LOCK_TIMEOUT_S = 10.0
 
 
 class State(Protocol):
@@ -66,12 +69,23 @@ def write_state(path: Path, state: S, schema: str, mode: int) -> S:
 
 
 @contextmanager
-def locked(folder: Path, mode: int) -> Iterator[None]:
+def locked(folder: Path, mode: int, timeout_s: float = LOCK_TIMEOUT_S) -> Iterator[None]:
     """An exclusive flock on `folder/.lock`: the running unit and a technician's command
-    never rewrite the state at once (each holds it for milliseconds)."""
+    never rewrite the state at once (each holds it for milliseconds). RuntimeFailure after
+    `timeout_s` (a process stopped while holding it)."""
     fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, mode)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise RuntimeFailure(
+                        f"{folder / '.lock'}: held by another process for {timeout_s:.0f} s"
+                    ) from None
+                time.sleep(0.05)
         yield
     finally:
         os.close(fd)  # closing releases the lock

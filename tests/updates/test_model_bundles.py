@@ -154,3 +154,13 @@ def test_the_selftest_checks_the_models_the_unit_runs(tmp_path, centre):
     unit.updater.apply(centre.bundle(2))
     result = check_model(unit.config, "recogniser")
     assert result.ok and "versions/2/recogniser.tflite" in result.reason
+
+
+def test_the_state_lock_gives_up_after_its_timeout(tmp_path, centre):
+    from edge.errors import RuntimeFailure
+    from edge.updates.state_file import locked
+
+    unit = Updater(tmp_path, centre)
+    waiting = locked(unit.store.folder, 0o640, timeout_s=0.2)
+    with unit.store.locked(), pytest.raises(RuntimeFailure, match="held by another process"):
+        waiting.__enter__()
