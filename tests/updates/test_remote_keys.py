@@ -3,6 +3,7 @@ change, and what a configuration must give to take updates at all."""
 
 from __future__ import annotations
 
+import json
 import typing
 from pathlib import Path
 
@@ -60,3 +61,20 @@ def test_an_update_trust_list_needs_two_different_keys_or_none(tmp_path, section
     with pytest.raises(ConfigError, match="repeats"):
         load_config(twice)
     assert load_config(Path(base)).models.trusted_keys == []
+
+
+def test_config_check_loads_every_trust_list(tmp_path):
+    from edge.hotlist.signing import generate_keypair
+    from tests.support.cli import anpr
+
+    hotlist = [generate_keypair(tmp_path / "keys", name)[2] for name in ("a", "b")]
+    config = write_config(tmp_path, hotlist)
+    config.write_text(
+        config.read_text()
+        + f'[models]\ntrusted_keys = ["{hotlist[0]}", "{tmp_path}/missing.pub"]\n'
+        + f'[remote_config]\ntrusted_keys = ["{tmp_path}/gone-a.pub", "{hotlist[1]}"]\n'
+    )
+    result = anpr("config", "check", str(config), "--json")
+    keys = [error["key"] for error in json.loads(result.stdout)["errors"]]
+    assert result.returncode == 1
+    assert keys == ["models.trusted_keys[1]", "remote_config.trusted_keys[0]"]
