@@ -1,8 +1,8 @@
 """Model versions on disk and the state file that says which one the unit runs.
 
 ```
-<models.store_dir>/            0750
-  state.json                   0640: current, previous, highest version seen, trial …
+<models.store_dir>/            0700
+  state.json                   0600: current, previous, highest version seen, trial …
   .lock                        held (flock) while the state is read and rewritten
   versions/<n>/                one whole set: detector, recogniser (each with its manifest)
                                and golden/ (the bundle's golden images)
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 STATE_FILE = "state.json"
 STATE_SCHEMA = "anpr.model-state/1"
-FOLDER_MODE, FILE_MODE = 0o750, 0o640  # models are not secret, but no one else's business
+FOLDER_MODE, FILE_MODE = 0o700, 0o600  # as the store beside it: the service user's alone
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class ModelStore:
         self.versions = self.folder / "versions"
 
     def ensure(self) -> None:
-        """Make the folders (0750) and remove what a cut staging left."""
+        """Make the folders (0700) and remove what a cut staging left."""
         for folder in (self.folder, self.versions):
             folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
             folder.chmod(FOLDER_MODE)  # also when it existed with the umask's mode

@@ -60,9 +60,9 @@ def test_a_good_bundle_is_staged_tested_and_switched_to(tmp_path, centre):
     assert sorted(p.name for p in folder.iterdir()) == [
         "detector.json", "detector.tflite", "golden", "recogniser.json", "recogniser.tflite"
     ]  # fmt: skip
-    assert folder.stat().st_mode & 0o777 == 0o750
-    assert (folder / "recogniser.tflite").stat().st_mode & 0o777 == 0o640
-    assert (unit.store.folder / "state.json").stat().st_mode & 0o777 == 0o640
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert (folder / "recogniser.tflite").stat().st_mode & 0o777 == 0o600
+    assert (unit.store.folder / "state.json").stat().st_mode & 0o777 == 0o600
     assert golden_test(active, folder / "golden").plates >= 5
     (result,) = unit.results
     assert result["ok"] is True and result["id"] == "model-v2"
@@ -161,6 +161,6 @@ def test_the_state_lock_gives_up_after_its_timeout(tmp_path, centre):
     from edge.updates.state_file import locked
 
     unit = Updater(tmp_path, centre)
-    waiting = locked(unit.store.folder, 0o640, timeout_s=0.2)
+    waiting = locked(unit.store.folder, 0o600, timeout_s=0.2)
     with unit.store.locked(), pytest.raises(RuntimeFailure, match="held by another process"):
         waiting.__enter__()
