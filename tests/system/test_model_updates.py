@@ -23,7 +23,14 @@ from tests.support.models import (
     tampered,
     unloadable_recogniser,
 )
-from tests.support.unit import Subscriber, check_delivery, validate, wait_for, write_unit_config
+from tests.support.unit import (
+    Subscriber,
+    check_delivery,
+    stored,
+    validate,
+    wait_for,
+    write_unit_config,
+)
 
 pytestmark = pytest.mark.broker
 SWITCHED = re.compile(r"models switched at frame (\d+) \(captured (\S+)\): .* after the swap")
@@ -47,11 +54,21 @@ def results(subscriber: Subscriber) -> list[dict]:
 
 
 def test_a_good_bundle_switches_models_between_frames_and_loses_no_read(tmp_path, broker):
+    """Unpaced synthetic frames are never dropped, so the same 900 frames read without any
+    update (the baseline) and with a switch to the same models re-signed as v2 must give the
+    same reads: not one lost or added by the switch."""
     centre = ModelCentre(tmp_path / "centre")
+    args = ("--max-frames", "900")
+    (tmp_path / "baseline").mkdir()
+    baseline_config = unit_config(tmp_path / "baseline", broker, centre)
+    with UnitRun(baseline_config, "synthetic:paced=false,rate=60", tmp_path / "baseline",
+                 args=args) as baseline:  # fmt: skip
+        assert baseline.process.wait(600) == 0, baseline.tail()
+    baseline_reads = sorted(read["vrm"] for read in stored(baseline_config, "reads"))
     config = unit_config(tmp_path, broker, centre)
     subscriber = Subscriber(broker)
     truth = tmp_path / "truth.csv"
-    args = ("--max-frames", "900", "--truth", str(truth))
+    args = (*args, "--truth", str(truth))
     with UnitRun(config, "synthetic:paced=false,rate=60", tmp_path, args=args) as unit:
         unit.wait_log("reading frames from", 120)
         wait_for(lambda: subscriber.of("reads"), "no read before the update", 120)
@@ -69,6 +86,7 @@ def test_a_good_bundle_switches_models_between_frames_and_loses_no_read(tmp_path
     at = parse_rfc3339(SWITCHED.search(switch).group(2))
     boundary_ms = float(re.search(r"came ([\d.]+) ms after", switch).group(1))
     reads, _ = check_delivery(config, subscriber)
+    assert sorted(read["vrm"] for read in reads) == baseline_reads
     vehicles = read_truth(truth)
     scored = score(vehicles, reads)
     assert scored["duplicated"] == [] and scored["ghost_reads"] == []
