@@ -88,8 +88,9 @@ class ModelsSection(Section):
     store_dir: PathValue | None = None
     max_bundle_mb: Annotated[int, Field(ge=1, le=1024)] = 64
     # After a switch the new models are on trial for this long: if the read rate (reads per
-    # frame) or the mean read confidence falls below trial_min_fraction of the previous
-    # version's over the same length of time before the switch, the unit switches back.
+    # frame) or the mean confidence of the plates read in single frames falls below
+    # trial_min_fraction of the previous version's over the same length of time before the
+    # switch, the unit switches back.
     trial_window_s: Annotated[float, Field(ge=1.0, le=86_400.0)] = 900.0
     trial_min_fraction: Fraction = 0.8
     # Fewer reads than this before the switch are too few to compare: the trial then passes.

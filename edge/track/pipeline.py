@@ -106,6 +106,7 @@ class Pipeline:
             # the reader's own cut; a reader that kept none (a stand-in) is cut for here
             crops = [crop(image, r.detection.box) if r.crop is None else r.crop for r in results]
             self.counters.plates_seen += len(results)
+            self.counters.plate_confidence_sum += sum(r.text.confidence for r in results)
         for track in self.tracker.observe(frame, results, crops):
             self._maybe_hit(track, frame)
         for track in self.tracker.due(frame.monotonic_s):
@@ -190,7 +191,6 @@ class Pipeline:
                 self._emit_hit(Hit(read, matches), track, decided.text, track.last.frame_index)
                 hit = True
         self.counters.reads += 1
-        self.counters.read_confidence_sum += read.confidence
         log.info(
             "read %s  confidence %.2f  %s  %d frames%s",
             read.vrm,

@@ -2,11 +2,15 @@
 models' over the same length of time just before it.
 
 The read rate is reads per frame captured, not per second, so a run with unpaced frames (tests)
-and a camera at its own frame rate are judged alike. Traffic varies, so the comparison allows a
+and a camera at its own frame rate are judged alike. The confidence is the mean of every plate
+read in every frame, before a vehicle's frames are voted into one read: voting pushes any
+consistent reading towards 1, so the reads' own confidence would hide models that are right but
+unsure (badly calibrated), and unsure models are what lose the far and the blurred plates.
+Traffic varies, so the comparison allows a
 fraction (`models.trial_min_fraction`, 0.8 by default) and needs enough reads before the switch
 (`models.trial_min_reads`) to mean anything: with fewer, the trial passes, and the golden test
 has already shown the new models read. The ledger samples the unit's counters once a second
-(cheap: four integers) and keeps two trial windows of samples.
+(cheap: five numbers) and keeps two trial windows of samples.
 """
 
 from __future__ import annotations
@@ -40,7 +44,8 @@ class TrialSettings:
 class Figures:
     frames: int
     reads: int
-    confidence_sum: float
+    plates: int  # plates read in single frames
+    confidence_sum: float  # over `plates`
 
     @property
     def rate(self) -> float:
@@ -48,13 +53,14 @@ class Figures:
 
     @property
     def mean_confidence(self) -> float:
-        return self.confidence_sum / self.reads if self.reads else 0.0
+        return self.confidence_sum / self.plates if self.plates else 0.0
 
     def as_json(self) -> dict:
         return {
             "frames": self.frames,
             "reads": self.reads,
             "reads_per_frame": round(self.rate, 5),
+            "plates": self.plates,
             "mean_confidence": round(self.mean_confidence, 4),
         }
 
@@ -64,6 +70,7 @@ class Sample:
     at: float  # monotonic
     frames: int
     reads: int
+    plates: int
     confidence_sum: float
 
 
@@ -79,10 +86,8 @@ class ReadLedger:
         now = time.monotonic() if now is None else now
         if not force and self._samples and now - self._samples[-1].at < SAMPLE_S:
             return
-        counters = self.counters
-        self._samples.append(
-            Sample(now, counters.frames, counters.reads, counters.read_confidence_sum)
-        )
+        c = self.counters
+        self._samples.append(Sample(now, c.frames, c.reads, c.plates_seen, c.plate_confidence_sum))
         while len(self._samples) > 2 and now - self._samples[1].at > self.keep_s:
             self._samples.popleft()
 
@@ -94,6 +99,7 @@ class ReadLedger:
         return Figures(
             last.frames - first.frames,
             last.reads - first.reads,
+            last.plates - first.plates,
             last.confidence_sum - first.confidence_sum,
         )
 
@@ -120,7 +126,7 @@ def degraded(before: Figures, after: Figures, settings: TrialSettings) -> str | 
         )
     if after.mean_confidence < fraction * before.mean_confidence:
         return (
-            f"mean confidence {after.mean_confidence:.3f} over {after.reads} reads is below "
-            f"{fraction:g} × the previous models' {before.mean_confidence:.3f}"
+            f"mean confidence {after.mean_confidence:.3f} over {after.plates} plates read is "
+            f"below {fraction:g} × the previous models' {before.mean_confidence:.3f}"
         )
     return None
