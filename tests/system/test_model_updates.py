@@ -154,9 +154,7 @@ def test_bad_bundles_over_mqtt_are_refused_with_their_reasons(tmp_path, broker):
 
 def test_new_models_that_read_worse_are_rolled_back_by_the_unit(tmp_path, broker):
     centre = ModelCentre(tmp_path / "centre")
-    config = unit_config(
-        tmp_path, broker, centre, trial_window_s=12.0, trial_min_reads=4
-    )
+    config = unit_config(tmp_path, broker, centre, trial_window_s=12.0, trial_min_reads=4)
     subscriber = Subscriber(broker)
     with UnitRun(config, "synthetic:paced=false,rate=60", tmp_path) as unit:
         unit.wait_log("reading frames from", 120)
