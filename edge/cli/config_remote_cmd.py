@@ -9,7 +9,7 @@ import tomllib
 from pathlib import Path
 
 from edge.cli.common import EXIT_OK, add_command, add_config_flag, add_json_flag, print_json
-from edge.cli.hotlist_centre_cmd import add_group_publish
+from edge.cli.hotlist_centre_cmd import add_group_publish, add_update_sign_options
 from edge.errors import UserError
 
 
@@ -24,10 +24,7 @@ def register_remote(group: argparse._SubParsersAction) -> None:
         handler=sign_command,
     )
     sign.add_argument("settings", metavar="TOML")
-    sign.add_argument("--key", required=True, metavar="KEY", help="private key file (PEM)")
-    sign.add_argument("--version", required=True, type=int, metavar="N")
-    sign.add_argument("--issued-at", metavar="TIME", help="RFC 3339 UTC (default: now)")
-    sign.add_argument("--out", required=True, metavar="BUNDLE")
+    add_update_sign_options(sign)
     publish = add_group_publish(
         group,
         "config",

@@ -210,6 +210,15 @@ def broker_of(args: argparse.Namespace):
     )
 
 
+def add_update_sign_options(parser: argparse.ArgumentParser) -> None:
+    """What `model sign` and `config sign` both take: the key, the version, the time, the
+    output file."""
+    parser.add_argument("--key", required=True, metavar="KEY", help="private key file (PEM)")
+    parser.add_argument("--version", required=True, type=int, metavar="N")
+    parser.add_argument("--issued-at", metavar="TIME", help="RFC 3339 UTC (default: now)")
+    parser.add_argument("--out", required=True, metavar="BUNDLE")
+
+
 def add_group_publish(
     group: argparse._SubParsersAction, noun: str, topic: str, example: str
 ) -> argparse.ArgumentParser:

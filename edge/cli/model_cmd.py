@@ -17,7 +17,7 @@ from edge.cli.common import (
     fail,
     print_json,
 )
-from edge.cli.hotlist_centre_cmd import add_group_publish, read_bundle
+from edge.cli.hotlist_centre_cmd import add_group_publish, add_update_sign_options, read_bundle
 from edge.cli.hotlist_query import config_of
 from edge.errors import UserError
 
@@ -46,11 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="DIR",
         help="labelled dataset (labels.csv and images) the models must read exactly",
     )
-    sign.add_argument("--key", required=True, metavar="KEY", help="private key file (PEM)")
-    sign.add_argument("--version", required=True, type=int, metavar="N")
+    add_update_sign_options(sign)
     sign.add_argument("--min-software", metavar="VERSION", help="default: this anpr-edge")
-    sign.add_argument("--issued-at", metavar="TIME", help="RFC 3339 UTC (default: now)")
-    sign.add_argument("--out", required=True, metavar="BUNDLE")
 
     publish = add_group_publish(
         group,
