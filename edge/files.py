@@ -97,3 +97,13 @@ def write_private(path: Path, data: bytes, *, overwrite: bool = True) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make a rename or a new file in `folder` survive a power cut (the folder's own entry
+    list is written out)."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

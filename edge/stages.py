@@ -43,6 +43,7 @@ class Counters:
     frames_dropped: int = 0
     frames_searched: int = 0
     plates_seen: int = 0
+    plate_confidence_sum: float = 0.0  # over `plates_seen`: the models' trial compares the mean
     reads: int = 0
     reads_discarded: int = 0  # tracks too short to be a vehicle
     reads_merged: int = 0  # a second track of a vehicle just read (a detection gap)

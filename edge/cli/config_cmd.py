@@ -17,12 +17,13 @@ from edge.cli.common import (
     add_switch,
     print_json,
 )
+from edge.cli.config_remote_cmd import register_remote
 from edge.config import Config, ConfigError, load_config, load_secrets
 from edge.config.loader import resolve_config_path
 from edge.ops.config_files import file_problems
 
 # `anpr-edge config` alone: what its sub-commands are for
-GROUP_HELP = "check or show the unit configuration"
+GROUP_HELP = "check or show the unit configuration; sign and publish remote configurations"
 GROUP_EXAMPLE = "anpr-edge config check /etc/anpr-edge/unit.toml"
 
 
@@ -30,6 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     group = add_group(subparsers, "config", help=GROUP_HELP, example=GROUP_EXAMPLE)
     check = add_command(group, "check", check_command)
     show = add_command(group, "show", show_command)
+    register_remote(group)
     for parser in (check, show):
         parser.add_argument(
             "path",

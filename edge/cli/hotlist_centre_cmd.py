@@ -28,7 +28,6 @@ def register_centre(group: argparse._SubParsersAction) -> None:
 
     publish = add_command(group, "publish", publish_command)
     publish.add_argument("bundle", metavar="BUNDLE")
-    publish.add_argument("--broker", required=True, metavar="HOST:PORT")
     publish.add_argument("--prefix", default="anpr/v1", help="topic prefix (default anpr/v1)")
     publish.add_argument(
         "--retain",
@@ -36,20 +35,7 @@ def register_centre(group: argparse._SubParsersAction) -> None:
         default=None,
         help="retain the message (default: snapshots yes, deltas no)",
     )
-    publish.add_argument("--ca", metavar="FILE", help="CA certificate: connect with TLS")
-    publish.add_argument("--cert", metavar="FILE", help="client certificate (mutual TLS)")
-    publish.add_argument(
-        "--key",
-        metavar="FILE",
-        help="client key (mutual TLS); passphrase if encrypted: $ANPR_EDGE_MQTT_KEY_PASSPHRASE",
-    )
-    publish.add_argument(
-        "--username",
-        default="",
-        help="broker user name; its password comes from $ANPR_EDGE_MQTT_PASSWORD",
-    )
-    publish.add_argument("--client-id", default="anpr-centre-publish")
-    publish.add_argument("--timeout", type=float, default=10.0, metavar="S")
+    add_broker_options(publish, "anpr-centre-publish", prefix=False)
 
     for parser in (keygen, sign, publish):
         add_json_flag(parser)
@@ -136,32 +122,9 @@ def publish_command(args: argparse.Namespace) -> int:
     Example:
         anpr-edge hotlist publish national-42.json --broker broker.example:8883 --ca ca.crt
     """
-    from edge.config import load_secrets
     from edge.hotlist.publish import publish_bundle
-    from edge.mqtt import BrokerSettings
 
-    host, _, port = args.broker.rpartition(":")
-    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise UserError(f"--broker {args.broker!r}: expected HOST:PORT")
-    if (args.cert is None) != (args.key is None):
-        raise UserError("--cert and --key must be given together")
-    secrets = load_secrets()
-    password, passphrase = (
-        secrets[name].value for name in ("mqtt_password", "mqtt_key_passphrase")
-    )
-    broker = BrokerSettings(
-        host,
-        int(port),
-        args.client_id,
-        args.username,
-        password.get_secret_value() if password else None,
-        tls=args.ca is not None,
-        ca=args.ca,
-        cert=args.cert,
-        key=args.key,
-        key_passphrase=passphrase.get_secret_value() if passphrase else None,
-        connect_timeout_s=args.timeout,
-    )
+    broker = broker_of(args)
     with for_command(args, "hotlist publish") as progress:
         published = publish_bundle(
             read_bundle(Path(args.bundle)),
@@ -187,6 +150,126 @@ def publish_command(args: argparse.Namespace) -> int:
             f"{published.topic} ({published.bytes} bytes"
             f"{', retained' if published.retained else ''}); the broker acknowledged it"
         )
+    return EXIT_OK
+
+
+def add_broker_options(
+    parser: argparse.ArgumentParser, client_id: str, *, prefix: bool = True
+) -> None:
+    """The centre's connection to its broker, shared by every `… publish` command."""
+    parser.add_argument("--broker", required=True, metavar="HOST:PORT")
+    if prefix:
+        parser.add_argument("--prefix", default="anpr/v1", help="topic prefix (default anpr/v1)")
+    parser.add_argument("--ca", metavar="FILE", help="CA certificate: connect with TLS")
+    parser.add_argument("--cert", metavar="FILE", help="client certificate (mutual TLS)")
+    parser.add_argument(
+        "--key",
+        metavar="FILE",
+        help="client key (mutual TLS); passphrase if encrypted: $ANPR_EDGE_MQTT_KEY_PASSPHRASE",
+    )
+    parser.add_argument(
+        "--username",
+        default="",
+        help="broker user name; its password comes from $ANPR_EDGE_MQTT_PASSWORD",
+    )
+    parser.add_argument("--client-id", default=client_id)
+    parser.add_argument("--timeout", type=float, default=10.0, metavar="S")
+
+
+def broker_of(args: argparse.Namespace):
+    """`BrokerSettings` from the options of `add_broker_options`; secrets from the
+    environment."""
+    from edge.config import load_secrets
+    from edge.mqtt import BrokerSettings
+
+    host, _, port = args.broker.rpartition(":")
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise UserError(f"--broker {args.broker!r}: expected HOST:PORT")
+    if (args.cert is None) != (args.key is None):
+        raise UserError("--cert and --key must be given together")
+    secrets = load_secrets()
+    password, passphrase = (
+        secrets[name].value for name in ("mqtt_password", "mqtt_key_passphrase")
+    )
+    return BrokerSettings(
+        host,
+        int(port),
+        args.client_id,
+        args.username,
+        password.get_secret_value() if password else None,
+        tls=args.ca is not None,
+        ca=args.ca,
+        cert=args.cert,
+        key=args.key,
+        key_passphrase=passphrase.get_secret_value() if passphrase else None,
+        connect_timeout_s=args.timeout,
+    )
+
+
+def write_signed(
+    args: argparse.Namespace, bundle: bytes, key_id: str, what: str, contents: dict[str, list[str]]
+) -> int:
+    """Write a signed update bundle to --out (0600) and say what it holds: `contents` names
+    its one list of parts (models or configuration keys)."""
+    from edge.files import write_private
+
+    write_private(Path(args.out), bundle)
+    ((field, parts),) = contents.items()
+    if args.json:
+        print_json({"bundle": args.out, "version": args.version, field: parts,
+                    "key_id": key_id, "bytes": len(bundle)})  # fmt: skip
+    else:
+        print(f"wrote {args.out}: {what} v{args.version} ({', '.join(parts)}), key {key_id}, "
+              f"{len(bundle)} bytes")  # fmt: skip
+    return EXIT_OK
+
+
+def add_update_sign_options(parser: argparse.ArgumentParser) -> None:
+    """What `model sign` and `config sign` both take: the key, the version, the time, the
+    output file."""
+    parser.add_argument("--key", required=True, metavar="KEY", help="private key file (PEM)")
+    parser.add_argument("--version", required=True, type=int, metavar="N")
+    parser.add_argument("--issued-at", metavar="TIME", help="RFC 3339 UTC (default: now)")
+    parser.add_argument("--out", required=True, metavar="BUNDLE")
+
+
+def add_group_publish(
+    group: argparse._SubParsersAction, noun: str, topic: str, example: str
+) -> argparse.ArgumentParser:
+    """The `publish` sub-command of `model` and `config`: a bundle file, a group, a broker.
+    `topic` maps (prefix, group) to where it goes; the handler publishes it retained."""
+
+    def handler(args: argparse.Namespace) -> int:
+        from edge.uplink import topics
+
+        where = getattr(topics, topic)(args.prefix, args.group)
+        return publish_retained(args, where, f"{noun} publish")
+
+    publish = add_command(
+        group,
+        "publish",
+        help=f"publish a {noun} bundle, retained, to its group's topic (the centre)",
+        example=example,
+        handler=handler,
+    )
+    publish.add_argument("bundle", metavar="BUNDLE")
+    publish.add_argument("--group", default="all", help="fleet or unit group (default: all)")
+    add_broker_options(publish, f"anpr-centre-{noun}")
+    return publish
+
+
+def publish_retained(args: argparse.Namespace, topic: str, what: str) -> int:
+    """`model publish` and `config publish`: the bundle file, retained on `topic`, confirmed
+    by the broker's PUBACK."""
+    from edge.hotlist.publish import publish_acknowledged
+
+    data = read_bundle(Path(args.bundle))
+    with for_command(args, what) as progress:
+        publish_acknowledged(data, broker_of(args), topic, retain=True, progress=progress)
+    if args.json:
+        print_json({"topic": topic, "bytes": len(data), "retained": True})
+    else:
+        print(f"published {args.bundle} to {topic} ({len(data)} bytes, retained); acknowledged")
     return EXIT_OK
 
 

@@ -39,16 +39,18 @@ def run(args: argparse.Namespace) -> int:
         anpr-edge run --config /etc/anpr-edge/unit.toml
         anpr-edge run --source synthetic:look=ir,rate=40 --duration 60 --truth truth.csv
     """
-    from edge.config import load_config
     from edge.config.loader import resolve_config_path
     from edge.unit.console import setup_logging
     from edge.unit.service import RunOptions, Unit
+    from edge.updates.config_update import effective_config
 
     if args.duration is not None and args.duration <= 0:
         raise UserError("--duration must be more than 0 seconds")
     if args.max_frames is not None and args.max_frames < 1:
         raise UserError("--max-frames must be at least 1")
-    config = load_config(args.config)
+    # the file, with the centre's signed partial configuration merged in when there is one
+    remote = effective_config(args.config)
+    config = remote.config
     status_line = setup_logging(config.logging.level, config.logging.format)
     check_tls_at_start(config)
     options = RunOptions(
@@ -57,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         max_frames=args.max_frames,
         truth=Path(args.truth) if args.truth else None,
         config_file=str(resolve_config_path(args.config)),
+        remote=remote,
     )
     summary = Unit(config, options, status_line=status_line).run()
     if args.json:

@@ -120,6 +120,7 @@ def figures(doc: dict[str, Any]) -> list[tuple[str, str]]:
             + ("" if oldest is None else f"; the oldest for {_duration(oldest)}"),
         ),
         ("hotlists", hotlists or "none held"),
+        ("models", models_text(doc.get("model_updates"))),
         ("store", store_text(doc.get("store"))),
         ("disk", f"{_mb(doc.get('disk_free_mb'))} free; the store uses {doc['store_mb']} MB"),
         ("cpu", "temperature not reported" if temperature is None else f"{temperature} °C"),
@@ -132,6 +133,28 @@ def figures(doc: dict[str, Any]) -> list[tuple[str, str]]:
         ("stages", "all working" if not silent else "SILENT: " + ", ".join(silent)),
         ("status", f"written {doc['at']} {_ago(doc['at'])}"),
     ]
+
+
+def models_text(updates: dict[str, Any] | None) -> str:
+    """Current, previous and pending model versions, a trial, and what was refused."""
+    if not updates:
+        return "not reported"
+
+    def name(version: int | None) -> str:
+        return "base" if version is None else f"v{version}"
+
+    text = f"{name(updates['current'])} ({', '.join(updates['models'].values())})"
+    trial = updates.get("trial")
+    if trial:
+        text += f", on trial for {_duration(trial['remaining_s'])} more"
+    text += f"; previous {name(updates['previous'])}"
+    if updates.get("pending") is not None:
+        text += f"; pending v{updates['pending']}"
+    rejected = updates.get("rejected") or {}
+    if rejected:
+        counts = ", ".join(f"{reason} {n}" for reason, n in sorted(rejected.items()))
+        text += f"; refused or undone: {counts}"
+    return text
 
 
 def store_text(store: dict[str, Any] | None) -> str:

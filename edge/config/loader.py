@@ -80,6 +80,12 @@ def resolve_config_path(path: str | os.PathLike[str] | None) -> Path:
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     """Read, parse and validate a configuration file. Raises `ConfigError` listing every problem."""
     file = resolve_config_path(path)
+    return validate_config(read_config_data(file), str(file))
+
+
+def read_config_data(file: Path) -> dict[str, Any]:
+    """The file's TOML as a dict, unvalidated (a signed partial configuration is merged into
+    it before validation: edge.updates.config_update). Raises `ConfigError`."""
     name = str(file)
     try:
         text = file.read_bytes().decode("utf-8")
@@ -89,10 +95,14 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ConfigError([ConfigIssue(name, "", f"cannot read the file: {reason}")]) from None
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([ConfigIssue(name, "", f"invalid TOML: {exc}")]) from None
 
+
+def validate_config(data: dict[str, Any], name: str) -> Config:
+    """`data` as a `Config`, or `ConfigError` naming `name`, the key path, value and
+    expectation of every problem."""
     issues = [ConfigIssue(name, key, message) for key, message in _secret_keys(data)]
     try:
         config = Config.model_validate(data)

@@ -76,6 +76,46 @@ class ModelsSection(Section):
     detector_threshold: Fraction = 0.3
     recogniser_min_confidence: Fraction = 0.5
     threads: Annotated[int, Field(ge=1, le=8)] = 2
+    # Signed model updates over MQTT (edge.updates): the centre's Ed25519 public keys for
+    # model bundles, a trust list of their own (never the hotlist keys). Empty: no remote model
+    # updates; otherwise at least two, so the centre can rotate its key without a site visit.
+    trusted_keys: list[PathValue] = []
+    # The fleet or unit group whose retained bundle this unit takes:
+    # {prefix}/models/{group}/bundle.
+    group: Identifier = "all"
+    # Where versions are staged (versions/<n>/) and the state file kept; default: a "models"
+    # folder beside storage.path.
+    store_dir: PathValue | None = None
+    max_bundle_mb: Annotated[int, Field(ge=1, le=1024)] = 64
+    # After a switch the new models are on trial for this long: if the read rate (reads per
+    # frame) or the mean confidence of the plates read in single frames falls below
+    # trial_min_fraction of the previous version's over the same length of time before the
+    # switch, the unit switches back.
+    trial_window_s: Annotated[float, Field(ge=1.0, le=86_400.0)] = 900.0
+    trial_min_fraction: Fraction = 0.8
+    # Fewer reads than this before the switch are too few to compare: the trial then passes.
+    trial_min_reads: Annotated[int, Field(ge=1, le=100_000)] = 10
+
+    @model_validator(mode="after")
+    def _check_update_keys(self) -> ModelsSection:
+        _check_update_keys(self.trusted_keys, "models.trusted_keys", "model")
+        return self
+
+
+def _check_update_keys(paths: list[Path], setting: str, what: str) -> None:
+    """An update trust list: empty (remote updates off) or at least two different keys."""
+    seen = [str(path) for path in paths]
+    if len(seen) == 1:
+        raise ValueError(
+            f"{setting}: at least two keys (so the centre can rotate its key), or none to turn "
+            f"remote {what} updates off"
+        )
+    for i, path in enumerate(seen):
+        if path in seen[:i]:
+            raise ValueError(
+                f"{setting}[{i}] repeats [{seen.index(path)}] ({path}): key rotation needs two "
+                "different keys"
+            )
 
 
 class RecognitionSection(Section):
@@ -178,6 +218,56 @@ class LoggingSection(Section):
     format: Literal["text", "json"] = "text"
 
 
+class RemoteConfigSection(Section):
+    # Signed partial configurations from the centre (edge.updates.config_update), with a trust
+    # list of their own: empty turns them off; otherwise at least two keys.
+    trusted_keys: list[PathValue] = []
+    # The fleet or unit group whose retained bundle this unit takes:
+    # {prefix}/config/{group}/bundle.
+    group: Identifier = "all"
+    # A new configuration is applied by restarting the service (systemd starts it again); it
+    # becomes the last good one once the unit has run this long on it. A start that fails or
+    # a crash before then brings the last good one back.
+    confirm_after_s: Annotated[float, Field(ge=1.0, le=3600.0)] = 60.0
+
+    @model_validator(mode="after")
+    def _check_keys(self) -> RemoteConfigSection:
+        _check_update_keys(self.trusted_keys, "remote_config.trusted_keys", "configuration")
+        return self
+
+
+# What a signed partial configuration may change: tuning only. Never the unit's identity, the
+# broker's address, a path, TLS material or a trust list (a stolen centre key must not be able
+# to point a unit elsewhere or make it trust another key); the file on the unit decides those.
+REMOTE_KEYS = frozenset(
+    {
+        "camera.fps",
+        "camera.exposure_us",
+        "camera.analogue_gain",
+        "camera.roi",
+        "models.detector_threshold",
+        "models.recogniser_min_confidence",
+        "models.trial_window_s",
+        "models.trial_min_fraction",
+        "models.trial_min_reads",
+        "recognition.hit_min_frames",
+        "recognition.track_gap_s",
+        "recognition.max_track_s",
+        "recognition.motion_gating",
+        "recognition.min_read_confidence",
+        "hotlist.lists",
+        "hotlist.fuzzy",
+        "hotlist.fuzzy_max_distance",
+        "hotlist.fuzzy_substitutions",
+        "hotlist.fuzzy_sure_confidence",
+        "storage.retention_days",
+        "storage.keep_overview",
+        "health.interval_s",
+        "logging.level",
+    }
+)
+
+
 class Config(Section):
     unit: UnitSection
     camera: CameraSection = CameraSection()
@@ -188,7 +278,18 @@ class Config(Section):
     storage: StorageSection = StorageSection()
     health: HealthSection = HealthSection()
     logging: LoggingSection = LoggingSection()
+    remote_config: RemoteConfigSection = RemoteConfigSection()
 
     @property
     def mqtt_client_id(self) -> str:
         return self.mqtt.client_id or self.unit.id
+
+    @property
+    def model_store_dir(self) -> Path:
+        """Where model updates are staged (models.store_dir, else beside the store)."""
+        return self.models.store_dir or self.storage.path.with_name("models")
+
+    @property
+    def remote_config_dir(self) -> Path:
+        """Where signed partial configurations are kept (beside the store)."""
+        return self.storage.path.with_name("remote-config")

@@ -72,7 +72,8 @@ class ApplyInterrupted(Exception):
 
 
 class ApplyCounters:
-    """Applied bundles, rejections by reason and unexpected errors, shared between threads."""
+    """Applied bundles, rejections by reason code and unexpected errors, shared between threads
+    (also by the model and configuration updates, whose reason codes are their own)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -88,9 +89,10 @@ class ApplyCounters:
         with self._lock:
             self._errors += 1
 
-    def rejected(self, reason: Reason) -> None:
+    def rejected(self, reason: str) -> None:
+        code = str(reason)  # a StrEnum member's str() is its code
         with self._lock:
-            self._rejected[reason.value] = self._rejected.get(reason.value, 0) + 1
+            self._rejected[code] = self._rejected.get(code, 0) + 1
 
     def snapshot(self) -> dict:
         with self._lock:

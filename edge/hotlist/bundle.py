@@ -1,27 +1,27 @@
-"""A signed bundle: a JSON envelope around the exact payload bytes and their Ed25519 signature.
+"""A signed hotlist bundle: the signed envelope of every update (edge.envelope: the exact
+payload bytes, gzip-compressed when large, and their Ed25519 signature) with the schema
+`anpr.hotlist-bundle/1`, checked against `hotlist.trusted_keys`.
 
-```
-{"schema": "anpr.hotlist-bundle/1", "key_id": "3f9c…", "alg": "ed25519",
- "compression": "gzip", "payload": "<base64>", "signature": "<base64, 64 bytes>"}
-```
-
-The signature is over the payload bytes exactly as carried (the compressed bytes when
-`compression` is gzip), so the unit checks it before decompressing or parsing anything the
-centre did not sign, and any tool can verify it with a stock Ed25519 library. The list, kind and
-versions are inside the signed payload (`edge.hotlist.payload`); the envelope's unsigned fields
-only say how to check it. Verification order: size, envelope shape, key id trusted, signature,
-then (while streaming) the payload.
+The list, kind and versions are inside the signed payload (`edge.hotlist.payload`); the
+envelope's unsigned fields only say how to check it. Verification order: size, envelope shape,
+key id trusted, signature, then (while streaming) the payload.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from edge.envelope import (
+    EnvelopeRejected,
+    EnvelopeRules,
+    SignedPayload,
+    envelope_limit,
+    exact_keys,
+    open_signed,
+    wrap_signed,
+)
 from edge.hotlist.payload import (
     CHANGE_COLUMNS,
     ENTRY_COLUMNS,
@@ -32,25 +32,12 @@ from edge.hotlist.payload import (
 from edge.hotlist.rejections import BundleRejected, Reason
 from edge.hotlist.signing import PublicKey, SigningKey
 
+__all__ = ["SignedPayload", "envelope_limit", "open_envelope", "seal", "wrap"]
+
 BUNDLE_SCHEMA = "anpr.hotlist-bundle/1"
-ENVELOPE_KEYS = {"schema", "key_id", "alg", "compression", "payload", "signature"}
 COMPRESS_ABOVE_BYTES = 64 * 1024  # "compressed when large": small deltas stay readable
 LIST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 MAX_VERSION = 2**53 - 1  # exact in every JSON implementation
-
-
-@dataclass(frozen=True, eq=False)
-class SignedPayload:
-    """An envelope whose signature checked out: the payload bytes are the centre's."""
-
-    key_id: str
-    compression: str
-    payload: bytes
-
-
-def envelope_limit(max_payload_bytes: int) -> int:
-    """The largest envelope that can hold a payload of `max_payload_bytes` (base64: 4/3)."""
-    return max_payload_bytes * 4 // 3 + 4096
 
 
 def resolve_compression(payload: bytes, requested: str = "auto") -> str:
@@ -69,64 +56,24 @@ def seal(payload: bytes, key: SigningKey, compression: str = "auto") -> bytes:
 def wrap(carried: bytes, key: SigningKey, compression: str) -> bytes:
     """Sign payload bytes as they will be carried (already gzip-compressed if `compression`
     says so) and wrap them in an envelope."""
-    envelope = {
-        "schema": BUNDLE_SCHEMA,
-        "key_id": key.key_id,
-        "alg": "ed25519",
-        "compression": compression,
-        "payload": base64.b64encode(carried).decode("ascii"),
-        "signature": base64.b64encode(key.sign(carried)).decode("ascii"),
-    }
-    return json.dumps(envelope, indent=1).encode("ascii") + b"\n"
+    return wrap_signed(carried, key, compression, BUNDLE_SCHEMA)
 
 
 def open_envelope(
     data: bytes, trusted: dict[str, PublicKey], max_payload_bytes: int
 ) -> SignedPayload:
     """Check the envelope and its signature. Raises BundleRejected; changes nothing."""
-    if len(data) > envelope_limit(max_payload_bytes):
-        raise BundleRejected(
-            Reason.OVERSIZED,
-            f"bundle of {len(data)} bytes exceeds the "
-            f"limit for {max_payload_bytes // (1024 * 1024)} MB of payload "
-            "(hotlist.max_bundle_mb)",
-        )
+    rules = EnvelopeRules(
+        BUNDLE_SCHEMA, max_payload_bytes, "hotlist.trusted_keys", "hotlist.max_bundle_mb"
+    )
     try:
-        envelope = json.loads(data)
-    except (ValueError, RecursionError) as exc:
-        raise BundleRejected(Reason.MALFORMED, f"not a JSON bundle envelope ({exc})") from None
-    if not isinstance(envelope, dict):
-        raise BundleRejected(Reason.MALFORMED, "the bundle is not a JSON object")
-    _exact_keys(envelope, ENVELOPE_KEYS, "envelope")
-    for key in ENVELOPE_KEYS:
-        if not isinstance(envelope[key], str):
-            raise BundleRejected(Reason.WRONG_TYPE, f"envelope.{key}: expected a string")
-    if envelope["schema"] != BUNDLE_SCHEMA or envelope["alg"] != "ed25519":
-        raise BundleRejected(
-            Reason.MALFORMED,
-            f"unsupported bundle schema "
-            f"{envelope['schema']!r} / alg {envelope['alg']!r}; expected "
-            f"{BUNDLE_SCHEMA!r} / 'ed25519'",
-        )
-    if envelope["compression"] not in ("gzip", "none"):
-        raise BundleRejected(
-            Reason.MALFORMED,
-            f"envelope.compression: got {envelope['compression']!r}; expected 'gzip' or 'none'",
-        )
-    signer = trusted.get(envelope["key_id"])
-    if signer is None:
-        raise BundleRejected(
-            Reason.UNKNOWN_KEY,
-            f"signed with key {envelope['key_id']!r}, which is not in hotlist.trusted_keys",
-        )
-    payload = _base64(envelope["payload"], "payload")
-    signature = _base64(envelope["signature"], "signature")
-    if len(signature) != 64 or not signer.verify(signature, payload):
-        raise BundleRejected(
-            Reason.BAD_SIGNATURE,
-            f"the signature does not match the payload for key {signer.key_id}",
-        )
-    return SignedPayload(signer.key_id, envelope["compression"], payload)
+        return open_signed(data, trusted, rules)
+    except EnvelopeRejected as rejected:
+        if rejected.code == "truncated":  # hotlists have no code of their own for it
+            raise BundleRejected(
+                Reason.MALFORMED, f"not a JSON bundle envelope ({rejected.detail})"
+            ) from None
+        raise BundleRejected(Reason(rejected.code), rejected.detail) from None
 
 
 def snapshot_payload(list_id: str, version: int, issued_at: str, entries: list[list]) -> bytes:
@@ -181,7 +128,10 @@ def check_header(header: dict) -> PayloadHeader:
         )
     counts = ("entries",) if kind == "snapshot" else ("adds", "updates", "removes")
     numbers = ("version", *counts) + (("base_version",) if kind == "delta" else ())
-    _exact_keys(header, {"schema", "kind", "list", "issued_at", "columns", *numbers}, "header")
+    try:
+        exact_keys(header, {"schema", "kind", "list", "issued_at", "columns", *numbers}, "header")
+    except EnvelopeRejected as rejected:
+        raise BundleRejected(Reason.MALFORMED, rejected.detail) from None
     for key in ("schema", "list", "issued_at"):
         if not isinstance(header[key], str):
             raise BundleRejected(Reason.WRONG_TYPE, f"header.{key}: expected a string")
@@ -218,21 +168,3 @@ def check_header(header: dict) -> PayloadHeader:
         header.get("base_version"),
         {key: header[key] for key in counts},
     )
-
-
-def _exact_keys(obj: dict, expected: set[str], where: str) -> None:
-    missing, extra = expected - obj.keys(), obj.keys() - expected
-    if missing or extra:
-        parts = []
-        if missing:
-            parts.append(f"missing {sorted(missing)}")
-        if extra:
-            parts.append(f"unexpected {sorted(extra)}")
-        raise BundleRejected(Reason.MALFORMED, f"{where}: {'; '.join(parts)}")
-
-
-def _base64(text: str, field: str) -> bytes:
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise BundleRejected(Reason.MALFORMED, f"envelope.{field}: not valid base64") from None

@@ -69,6 +69,20 @@ def publish_bundle(
             "--retain is for snapshots: a retained delta would be applied again "
             "out of order by units that subscribe later"
         )
+    publish_acknowledged(data, broker, topic, retain=retain, progress=progress)
+    return Published(topic, header["list"], kind, int(header.get("version", 0)), len(data), retain)
+
+
+def publish_acknowledged(
+    data: bytes,
+    broker: BrokerSettings,
+    topic: str,
+    *,
+    retain: bool,
+    progress: Progress | None = None,
+) -> None:
+    """Publish one message at QoS 1 and return once the broker acknowledged it (PUBACK);
+    RuntimeFailure otherwise. The centre's tools use it for every kind of signed bundle."""
     progress = progress or Progress("")
     progress.phase(f"connecting to {broker.host}:{broker.port}")
     client = make_client(broker)
@@ -96,4 +110,3 @@ def publish_bundle(
     finally:
         client.disconnect()
         client.loop_stop()
-    return Published(topic, header["list"], kind, int(header.get("version", 0)), len(data), retain)

@@ -98,16 +98,19 @@ def load_public_key(path: Path, where: str = "") -> PublicKey:
     return PublicKey(key_id_of(key), key, path)
 
 
-def load_trusted_keys(paths: list[Path], config_file: str = "") -> dict[str, PublicKey]:
-    """The keys of `hotlist.trusted_keys`, by key id; an error names the config entry."""
+def load_trusted_keys(
+    paths: list[Path], config_file: str = "", setting: str = "hotlist.trusted_keys"
+) -> dict[str, PublicKey]:
+    """The keys of a trust list (`setting`: hotlist.trusted_keys, models.trusted_keys …), by
+    key id; an error names the config entry."""
     prefix = f"{config_file}: " if config_file else ""
     keys: dict[str, PublicKey] = {}
     where: dict[str, Any] = {}
     for i, path in enumerate(paths):
-        key = load_public_key(Path(path), f"{prefix}hotlist.trusted_keys[{i}]")
+        key = load_public_key(Path(path), f"{prefix}{setting}[{i}]")
         if key.key_id in keys:  # two copies of one key would defeat rotation
             raise UserError(
-                f"{prefix}hotlist.trusted_keys[{i}] ({path}) is the same key as "
+                f"{prefix}{setting}[{i}] ({path}) is the same key as "
                 f"trusted_keys[{where[key.key_id]}] (key id {key.key_id}): rotation needs "
                 "two different keys"
             )

@@ -26,6 +26,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from edge.files import fsync_folder
+
 log = logging.getLogger(__name__)
 
 FOLDER = "hotlist-spool"
@@ -36,6 +38,8 @@ _NAME = re.compile(r"(\d{12})\.([A-Za-z0-9_-]+)\.(snapshot|delta)")
 
 @dataclass(frozen=True)
 class Spooled:
+    """A bundle waiting in the spool: its file and what its name says of it."""
+
     seq: int
     list_id: str
     kind: str
@@ -102,7 +106,7 @@ class Spool:
                 file.flush()
                 os.fsync(file.fileno())
             os.rename(temp, path)
-            self._sync_folder()
+            fsync_folder(self.folder)
         except BaseException:
             temp.unlink(missing_ok=True)
             raise
@@ -120,10 +124,3 @@ class Spool:
         item.path.unlink(missing_ok=True)
         # no folder fsync: a deletion lost in a power cut re-applies a bundle already held,
         # which is rejected as stale and counted, never applied twice
-
-    def _sync_folder(self) -> None:
-        fd = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -25,6 +25,7 @@ from edge.records import Frame
 from edge.times import rfc3339_now
 from edge.tls_check import explain_tls_failure
 from edge.unit.health import ClockState
+from edge.updates.model_start import running_paths
 from edge.uplink.connection import session_kept
 from edge.vision.detector import Detector
 from edge.vision.recogniser import Recogniser
@@ -54,10 +55,13 @@ def failed(name: str, reason: str) -> CheckResult:
 
 
 def check_model(config: Config, kind: str) -> CheckResult:
-    """Loads (sha256 and input shape checked against the manifest by edge.vision.runtime) and
-    runs once on a blank input: a badly converted model loads fine and returns NaN."""
+    """The model the unit runs (the model store's current version, else the configured or
+    bundled one): loads (sha256 and input shape checked against the manifest by
+    edge.vision.runtime) and runs once on a blank input: a badly converted model loads fine
+    and returns NaN."""
     name = f"model {kind}"
-    configured = config.models.detector if kind == "detector" else config.models.recogniser
+    running = running_paths(config)  # a version from the centre, else the configured models
+    configured = running.detector if kind == "detector" else running.recogniser
     path = Path(configured) if configured else bundled_model(kind)
     model = (
         Detector(path, 1, config.models.detector_threshold)

@@ -64,13 +64,19 @@ def model_problems(config: Config) -> list[FileProblem]:
 
 
 def key_problems(config: Config) -> list[FileProblem]:
+    """Every trust list's keys: hotlists, model updates, remote configuration."""
     problems = []
-    for i, path in enumerate(config.hotlist.trusted_keys):
-        key = f"hotlist.trusted_keys[{i}]"
-        try:
-            load_public_key(Path(path), key)
-        except UserError as exc:
-            problems.append(FileProblem(key, str(exc)))
+    for setting, paths in (
+        ("hotlist.trusted_keys", config.hotlist.trusted_keys),
+        ("models.trusted_keys", config.models.trusted_keys),
+        ("remote_config.trusted_keys", config.remote_config.trusted_keys),
+    ):
+        for i, path in enumerate(paths):
+            key = f"{setting}[{i}]"
+            try:
+                load_public_key(Path(path), key)
+            except UserError as exc:
+                problems.append(FileProblem(key, str(exc)))
     return problems
 
 

@@ -1,6 +1,8 @@
 """The per-frame pipeline: motion gate → detector + recogniser → grouping → hotlist → events.
 
-For each frame: if the motion gate is open, `PlateReader.read` finds and reads every plate; the
+For each frame: if the motion gate is open, `PlateReader.read` finds and reads every plate (the
+reader is taken once per frame from a `ReaderHolder`, so new models take over between two frames,
+edge.updates.readers); the
 tracker adds them to their vehicles' tracks. A track that now has `hit_min_frames` frames reading
 exactly its voted plate, confident enough, is matched against the hotlists at once: a match is
 a `HitDecided` event there and then, not when the vehicle has gone. Tracks that ended (or ran
@@ -17,7 +19,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import cv2
@@ -25,9 +27,11 @@ import cv2
 from edge.hotlist.matcher import Matcher
 from edge.records import Frame, Hit, HitDecided, ReadDecided
 from edge.stages import Counters, Stage
+from edge.times import rfc3339
 from edge.track.reading import ReadContext, make_read
 from edge.track.tracking import Track, Tracker
 from edge.track.voting import Vote
+from edge.updates.readers import ActiveModels, ReaderHolder
 from edge.vision.motion import MotionGate
 from edge.vision.reader import PlateReader, crop
 
@@ -67,7 +71,7 @@ Emit = Callable[[HitDecided | ReadDecided], None]
 class Pipeline:
     def __init__(
         self,
-        reader: PlateReader,
+        reader: PlateReader | ReaderHolder,
         gate: MotionGate,
         tracker: Tracker,
         matcher: Matcher,
@@ -76,7 +80,11 @@ class Pipeline:
         emit: Emit,
         counters: Counters,
     ):
-        self.reader, self.gate, self.tracker, self.matcher = reader, gate, tracker, matcher
+        self.readers = (
+            reader if isinstance(reader, ReaderHolder) else ReaderHolder(ActiveModels(reader, None))
+        )
+        self._active = self.readers.current
+        self.gate, self.tracker, self.matcher = gate, tracker, matcher
         self.context, self.settings, self.emit, self.counters = context, settings, emit, counters
         self._taken: dict[int, float] = {}  # frame index → when capture took it (monotonic)
         self._decided: deque[tuple[str, float]] = deque(maxlen=64)  # (vrm, last seen)
@@ -91,16 +99,37 @@ class Pipeline:
         if image.ndim == 3:
             image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         results, crops = [], []
+        active = self.readers.current  # one reader for the whole frame
+        if active is not self._active:
+            self._take_over(active, frame)
         if self.gate.check(image):
             self.counters.frames_searched += 1
-            results = self.reader.read(image)
+            results = active.reader.read(image)
             # the reader's own cut; a reader that kept none (a stand-in) is cut for here
             crops = [crop(image, r.detection.box) if r.crop is None else r.crop for r in results]
             self.counters.plates_seen += len(results)
+            self.counters.plate_confidence_sum += sum(r.text.confidence for r in results)
         for track in self.tracker.observe(frame, results, crops):
             self._maybe_hit(track, frame)
         for track in self.tracker.due(frame.monotonic_s):
             self._decide(track)
+
+    def _take_over(self, active: ActiveModels, frame: Frame) -> None:
+        """New models from this frame on: reads decided from now name them."""
+        waited_ms = (time.monotonic() - self.readers.swapped_at) * 1000.0
+        log.info(
+            "models switched at frame %d (captured %s): %s (%s) replaced %s (%s); the frame "
+            "boundary came %.1f ms after the swap",
+            frame.index,
+            rfc3339(frame.captured_at),
+            active.label,
+            ", ".join(v for _, v in active.reader.model_versions),
+            self._active.label,
+            ", ".join(v for _, v in self._active.reader.model_versions),
+            waited_ms,
+        )
+        self._active = active
+        self.context = replace(self.context, model_versions=active.reader.model_versions)
 
     def finish(self) -> None:
         """Decide every open track (the unit is stopping)."""

@@ -32,11 +32,12 @@ from edge.unit.notify import Notifier
 from edge.unit.status import StatusFile
 from edge.unit.summary import status_text
 from edge.unit.supervisor import Supervisor
+from edge.updates.config_update import ConfigUpdater
+from edge.updates.unit import ModelUpdates
 from edge.uplink.connection import Connection
 from edge.uplink.publisher import Publisher
 from edge.uplink.topics import Topics
 from edge.vision.motion import MotionGate
-from edge.vision.reader import PlateReader
 
 if TYPE_CHECKING:
     from edge.unit.service import RunOptions
@@ -62,7 +63,8 @@ class UnitParts:
     connection: Connection
     sync: HotlistSync
     matcher: Matcher
-    reader: PlateReader
+    models: ModelUpdates
+    config_updates: ConfigUpdater
     # built here
     stages: dict[str, Stage]
     publisher: Publisher
@@ -131,7 +133,7 @@ class UnitParts:
             health_now=self.health_now,
             versions=lambda: {
                 "software": __version__,
-                "models": dict(self.reader.model_versions),
+                "models": dict(self.models.holder.current.reader.model_versions),
                 "hotlists": self.holder.versions(),
             },
         )
@@ -140,11 +142,11 @@ class UnitParts:
         config = self.config
         self.gate = MotionGate(enabled=config.recognition.motion_gating)
         return Pipeline(
-            self.reader,
+            self.models.holder,
             self.gate,
             Tracker(TrackSettings.from_config(config)),
             self.matcher,
-            ReadContext.from_config(config, self.reader.model_versions),
+            ReadContext.from_config(config, self.models.holder.current.reader.model_versions),
             PipelineSettings.from_config(config),
             emit=self.writer.submit,
             counters=self.counters,
@@ -162,6 +164,8 @@ class UnitParts:
                 "motion_ratio": self.gate.ratio,
                 "hotlists": self.holder.versions(),
                 "hotlist_sync": self.sync.health(),
+                "model_updates": self.models.updater.status(),
+                "config_updates": self.config_updates.status(),
                 "broker": self.publisher.status(),
                 "source": self.source.status(),
                 "store": self.writer.condition.snapshot(),

@@ -6,7 +6,8 @@
                                   ▲                   ▲                        │
                      hotlist sync ┘                   └──── delivered ◀────────┘
 
-Start: source checked → store → hotlists (index loaded, MQTT sync started) → models → writer
+Start: source checked → store → hotlists (index loaded, MQTT sync started) → models (the model
+store's current version, else the previous, else the base: edge.updates) → writer
 → publisher → the MQTT connection → pipeline → camera and capture → READY. The publisher, the
 command desk and the hotlist sync share the unit's one MQTT connection (edge.uplink), which
 connects once all of them are there to see its first CONNACK. The main thread then supervises: the
@@ -57,8 +58,9 @@ from edge.unit.signals import retry_on_sigusr1, signals_stop
 from edge.unit.status import STATUS_FILE_S, StatusFile, bare_status
 from edge.unit.storewait import open_when_possible
 from edge.unit.summary import run_summary
+from edge.updates.config_update import EXIT_RESTART, Effective
+from edge.updates.unit import make_config_updates, make_model_updates
 from edge.uplink.connection import Connection
-from edge.vision.reader import PlateReader
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,7 @@ class RunOptions:
     max_frames: int | None = None
     truth: Path | None = None
     config_file: str = ""
+    remote: Effective | None = None  # the file merged with a remote configuration (run_cmd)
 
 
 class Unit(UnitParts):
@@ -96,6 +99,7 @@ class Unit(UnitParts):
         self.status_line = status_line or StatusLine(sys.stderr, False)  # off: never written
         self.counters = Counters()
         self.crashed = threading.Event()
+        self.restart_requested = threading.Event()  # a new configuration: exit 75
         self.clock = ClockState()
         self.retry = threading.Event()  # SIGUSR1: the publisher skips its back-off once
         self.health_now = threading.Event()  # a `health` command from the centre
@@ -118,6 +122,7 @@ class Unit(UnitParts):
         self.open_store()
         self.start_hotlists()
         self.load_models()
+        self.start_remote_config()
         self.build_stages()
         self.start()
         started = time.monotonic()
@@ -178,8 +183,37 @@ class Unit(UnitParts):
         log.info("hotlists held: %s", _versions_text(self.holder.versions()) or "none yet")
 
     def load_models(self) -> None:
-        self.reader = PlateReader.from_config(self.config)
-        log.info("models: %s", ", ".join(f"{k} {v}" for k, v in self.reader.model_versions))
+        """The version the model store names (checked again: it loads and reads its golden
+        images), else the one before, else the base models (edge.updates.model_start); then
+        the updater that switches models between frames, and its MQTT intake."""
+        self.models = make_model_updates(
+            self.config,
+            self.counters,
+            self.stop_event,
+            self.connection,
+            announce=lambda result: self.publisher.announce(result),
+            config_file=self.options.config_file,
+        )
+        active = self.models.holder.current
+        log.info(
+            "models %s: %s",
+            active.label,
+            ", ".join(f"{k} {v}" for k, v in active.reader.model_versions),
+        )
+
+    def start_remote_config(self) -> None:
+        """Signed partial configurations: accepted ones restart the unit (exit 75, systemd
+        starts it again on them); a pending one is confirmed after it ran a while
+        (edge.updates.config_update)."""
+        self.config_updates = make_config_updates(
+            self.options.remote
+            or Effective(self.config, Path(self.options.config_file), None, False),
+            self.stop_event,
+            self.connection,
+            restart=self._restart,
+            announce=lambda result: self.publisher.announce(result),
+            config_file=self.options.config_file,
+        )
 
     def start(self) -> None:
         """The connection first (every part has registered: each sees the first CONNACK), then
@@ -191,6 +225,8 @@ class Unit(UnitParts):
             ("pipeline", self._run_pipeline),
         ):
             self.threads[name] = start_stage(self.stages[name], loop, self.counters, self._crash)
+        self.models.updater.start()
+        self.config_updates.start()
 
     def supervise(self, started: float) -> None:
         """Open the camera, capture into the pipeline, and watch until the stop event."""
@@ -223,6 +259,8 @@ class Unit(UnitParts):
         self.status_file.write({**stopped, "stopped_at": stopped["at"]})
         self.restore_sigusr1()
         self.sync.join(JOIN_S)
+        self.models.updater.join(JOIN_S)
+        self.config_updates.join(JOIN_S)
         self.connection.stop()
         self.status_line.clear()
         self.health.close()
@@ -232,6 +270,8 @@ class Unit(UnitParts):
         counters = self.counters
         failed = self.crashed.is_set() or self.writer.condition.replaced > 0
         summary = run_summary(counters, self.publisher, final, elapsed, failed)
+        if self.restart_requested.is_set() and summary["exit_code"] == 0:
+            summary["exit_code"] = EXIT_RESTART  # systemd starts it again on the new config
         log.info(
             "stopped after %.0f s: %d frames (%.1f fps), %d reads, %d hits; %d hit(s) and %d "
             "read(s) left to deliver",
@@ -249,6 +289,11 @@ class Unit(UnitParts):
         run_pipeline(
             self.pipeline, self.frames, self.stop_event, self.stages["pipeline"], self.counters
         )
+
+    def _restart(self) -> None:
+        log.warning("stopping so that systemd restarts the unit on its new configuration")
+        self.restart_requested.set()
+        self.stop_event.set()
 
     def _crash(self) -> None:
         self.crashed.set()

@@ -44,6 +44,13 @@ class CommandArrived:
 
 
 @dataclass(frozen=True)
+class Announce:
+    """A result the unit publishes unasked (a model or configuration update's outcome)."""
+
+    result: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Stored:
     """The writer committed a record: it may be sent now."""
 
@@ -79,6 +86,7 @@ Event = (
     | Puback
     | Unreachable
     | CommandArrived
+    | Announce
     | Stored
     | HealthDue
     | Close

@@ -131,6 +131,10 @@ class Publisher(BrokerSide):
     def health(self, payload: dict[str, Any]) -> None:
         self.events.put(ev.HealthDue(encode(payload)))
 
+    def announce(self, result: dict[str, Any]) -> None:
+        """Publish `result` on the command result topic (QoS 1): an update's outcome."""
+        self.events.put(ev.Announce(result))
+
     def close(self, timeout_s: float) -> None:
         """Ask the stage to finish: send what it can within `timeout_s`, then say offline."""
         self.events.put(ev.Close(time.monotonic() + timeout_s))
@@ -224,6 +228,9 @@ class Publisher(BrokerSide):
             case ev.CommandArrived(command, mid, qos):
                 self._command(command)
                 self.connection.ack(mid, qos)  # answered: not to be sent again
+            case ev.Announce(result):
+                # paho queues it while disconnected (QoS 1) and sends it after the CONNACK
+                self.client.publish(self.topics.cmd_result, encode(result), qos=1)
             case ev.Close(deadline):
                 self._closing_at = deadline
             case ev.Release(closed):

@@ -49,3 +49,13 @@ def hotlist_topic(prefix: str, list_id: str, kind: str) -> str:
 def all_hotlists(prefix: str) -> str:
     """The filter that matches every list's bundles."""
     return f"{prefix}/hotlists/#"
+
+
+def model_topic(prefix: str, group: str) -> str:
+    """Where the centre publishes the signed model bundle of a fleet or unit group (retained)."""
+    return f"{prefix}/models/{group}/bundle"
+
+
+def config_topic(prefix: str, group: str) -> str:
+    """Where the centre publishes a signed partial configuration of a group (retained)."""
+    return f"{prefix}/config/{group}/bundle"

@@ -52,30 +52,17 @@ class Centre:
     def trusted(self):
         return load_trusted_keys(self.trusted_paths)
 
-    def snapshot(
-        self,
-        list_id: str,
-        version: int,
-        entries: list[list],
-        *,
-        key: str = "a",
-        compression: str = "auto",
-    ) -> bytes:
-        payload = snapshot_payload(list_id, version, ISSUED, sorted(entries))
+    def sealed(self, payload: dict, *, key: str = "a", compression: str = "auto") -> bytes:
+        """`payload` signed with key `key` ("a", "b" or "rogue")."""
         return seal(payload, self.keys[key], compression)
 
+    def snapshot(self, list_id: str, version: int, entries: list[list], **how: str) -> bytes:
+        return self.sealed(snapshot_payload(list_id, version, ISSUED, sorted(entries)), **how)
+
     def delta(
-        self,
-        list_id: str,
-        version: int,
-        base: int,
-        changes: list[list],
-        *,
-        key: str = "a",
-        compression: str = "auto",
+        self, list_id: str, version: int, base: int, changes: list[list], **how: str
     ) -> bytes:
-        payload = delta_payload(list_id, version, base, ISSUED, changes)
-        return seal(payload, self.keys[key], compression)
+        return self.sealed(delta_payload(list_id, version, base, ISSUED, changes), **how)
 
 
 def tamper(bundle: bytes) -> bytes:
