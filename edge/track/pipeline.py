@@ -27,7 +27,7 @@ from edge.stages import Counters, Stage
 from edge.track.reading import ReadContext, make_read
 from edge.track.tracking import Track, Tracker
 from edge.vision.motion import MotionGate
-from edge.vision.reader import PlateReader, crop
+from edge.vision.reader import PlateReader, PlateResult, crop
 
 if TYPE_CHECKING:
     from edge.config import Config
@@ -60,6 +60,9 @@ class PipelineSettings:
 
 
 Emit = Callable[[HitDecided | ReadDecided], None]
+# Each frame with the plates read on it, for the live page (edge.live.holder.FrameHolder.offer):
+# called in the pipeline's thread, so it must return at once.
+OnFrame = Callable[[Frame, list[PlateResult]], None]
 
 
 class Pipeline:
@@ -73,9 +76,11 @@ class Pipeline:
         settings: PipelineSettings,
         emit: Emit,
         counters: Counters,
+        on_frame: OnFrame | None = None,
     ):
         self.reader, self.gate, self.tracker, self.matcher = reader, gate, tracker, matcher
         self.context, self.settings, self.emit, self.counters = context, settings, emit, counters
+        self.on_frame = on_frame
         self._taken: dict[int, float] = {}  # frame index → when capture took it (monotonic)
         self._decided: deque[tuple[str, float]] = deque(maxlen=64)  # (vrm, last seen)
         self._hits: deque[tuple[str, Track]] = deque(maxlen=64)  # (vrm, the track hit)
@@ -88,13 +93,16 @@ class Pipeline:
         image = frame.image
         if image.ndim == 3:
             image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-        results, crops = [], []
+        results: list[PlateResult] = []
+        crops = []
         if self.gate.check(image):
             self.counters.frames_searched += 1
             results = self.reader.read(image)
             # the reader's own cut; a reader that kept none (a stand-in) is cut for here
             crops = [crop(image, r.detection.box) if r.crop is None else r.crop for r in results]
             self.counters.plates_seen += len(results)
+        if self.on_frame is not None:
+            self.on_frame(frame, results)
         for track in self.tracker.observe(frame, results, crops):
             self._maybe_hit(track, frame)
         for track in self.tracker.due(frame.monotonic_s):

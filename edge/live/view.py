@@ -1,0 +1,141 @@
+"""A held frame rendered for the live page: plates boxed and labelled, the picture scaled to
+the page, encoded as JPEG, and the focus and exposure figures a technician aims by.
+
+Only the page's requests render (in a server thread), at most `max_fps` times a second however
+many pages are open: a frame asked for twice is rendered once. The figures reuse the snapshot's
+(edge.ops.imaging): sharpness is the variance of the Laplacian, worked out at full resolution
+over the frame and over each plate, so it matches `anpr-edge camera snapshot`.
+
+Plate height is judged against what the models need: the recogniser reads a crop 48 pixels
+high (the plate plus 10 % per side: a plate of 40 px fills it without being enlarged), and the
+detector finds plates from about 20 px to 100 px high in a 1456×1088 frame (docs/vision.md).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import cv2
+
+from edge.live.holder import FrameHolder, HeldFrame
+from edge.ops import imaging
+from edge.records import Box
+from edge.vision.preprocess import RECOGNISER_SIZE
+from edge.vision.reader import CROP_PADDING
+
+PAGE_WIDTH = 960  # pixels sent: a laptop's browser shows about this much; plates keep their own
+JPEG_QUALITY = 80
+MIN_PLATE_PX = 20  # smaller plates the detector misses
+MAX_PLATE_PX = 100  # larger ones too (it misses plates of 110 px)
+NATIVE_PLATE_PX = round(RECOGNISER_SIZE[1] / (1 + 2 * CROP_PADDING))  # 40: read without enlarging
+
+SizeVerdict = Literal["too small", "small", "good", "too large"]
+
+
+def size_verdict(height_px: float) -> SizeVerdict:
+    if height_px < MIN_PLATE_PX:
+        return "too small"
+    if height_px > MAX_PLATE_PX:
+        return "too large"
+    return "small" if height_px < NATIVE_PLATE_PX else "good"
+
+
+@dataclass(frozen=True)
+class PlateInView:
+    text: str
+    confidence: float
+    box: tuple[int, int, int, int]  # x, y, w, h in frame pixels
+    sharpness: float
+    size: SizeVerdict
+
+
+@dataclass(frozen=True)
+class FrameView:
+    sequence: int
+    frame_index: int
+    jpeg: bytes
+    frame_size: tuple[int, int]  # width, height of the camera's frame
+    sharpness: float
+    brightness: float
+    saturated: float  # share clipped white
+    crushed: float  # share clipped black
+    exposure_us: int | None
+    analogue_gain: float | None
+    plates: tuple[PlateInView, ...]
+    rendered_at: float  # monotonic
+
+
+def render(held: HeldFrame) -> FrameView:
+    frame = held.frame
+    grey = imaging.grey(frame.image)
+    plates = tuple(
+        PlateInView(
+            r.text.text,
+            r.text.confidence,
+            r.detection.box.as_ints(),
+            imaging.sharpness(grey, r.detection.box),
+            size_verdict(r.detection.box.h),
+        )
+        for r in held.plates
+    )
+    saturated, crushed = imaging.clipped_shares(grey)
+    height, width = grey.shape[:2]
+    scale = min(PAGE_WIDTH / width, 1.0)
+    # scaled before drawing: the overlay then copies and draws on the small picture only
+    small = cv2.resize(frame.image, (round(width * scale), round(height * scale)))
+    labels = [(Box(*p.box).scaled(scale), _label(p)) for p in plates]
+    sharpness, brightness = imaging.sharpness(grey), imaging.brightness(grey)
+    banner = f"frame {frame.index}  sharpness {sharpness:.0f}  brightness {brightness:.0f}"
+    picture = imaging.draw_overlay(small, labels, banner)
+    return FrameView(
+        sequence=held.sequence,
+        frame_index=frame.index,
+        jpeg=imaging.encode_picture(picture, ".jpg", JPEG_QUALITY),
+        frame_size=(width, height),
+        sharpness=sharpness,
+        brightness=brightness,
+        saturated=saturated,
+        crushed=crushed,
+        exposure_us=frame.exposure_us,
+        analogue_gain=frame.analogue_gain,
+        plates=plates,
+        rendered_at=time.monotonic(),
+    )
+
+
+def _label(plate: PlateInView) -> str:
+    text = plate.text or "?"
+    return f"{text} {plate.confidence:.2f}  h {plate.box[3]}px  sharp {plate.sharpness:.0f}"
+
+
+class Renderer:
+    """The newest held frame rendered, at most `max_fps` times a second for all pages together."""
+
+    def __init__(self, holder: FrameHolder, max_fps: float):
+        self.holder, self.min_interval_s = holder, 1.0 / max_fps
+        self._lock = threading.Lock()  # two pages asking at once: one renders, one waits
+        self._view: FrameView | None = None
+        self.rendered = 0
+
+    def view(self) -> FrameView | None:
+        self.holder.watch()
+        with self._lock:
+            held, view = self.holder.latest(), self._view
+            if held is None or (view is not None and view.sequence == held.sequence):
+                return view
+            if view is not None and time.monotonic() - view.rendered_at < self.min_interval_s:
+                return view  # a second page, or a page asking too often: the last one again
+            self._view = render(held)
+            self.rendered += 1
+            return self._view
+
+    def last(self) -> FrameView | None:
+        """The last rendered view, rendering nothing."""
+        return self._view
+
+    def forget(self) -> None:
+        with self._lock:
+            self._view = None
