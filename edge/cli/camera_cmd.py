@@ -1,5 +1,5 @@
-"""`anpr-edge camera snapshot|test`: aim, focus and check the camera (edge.ops.snapshot,
-edge.ops.camera_test)."""
+"""`anpr-edge camera snapshot|test|live`: aim, focus and check the camera (edge.ops.snapshot,
+edge.ops.camera_test; `live` in edge.cli.camera_live)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import argparse
 import textwrap
 from pathlib import Path
 
+from edge.cli import camera_live
 from edge.cli.common import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -33,9 +34,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         subparsers,
         "camera",
         help="aim, focus and test the camera",
-        example="anpr-edge camera snapshot /tmp/aim.jpg --overlay\n"
+        example="sudo anpr-edge camera live --open\n"
+        "anpr-edge camera snapshot /tmp/aim.jpg --overlay\n"
         "anpr-edge camera test --seconds 10",
     )
+    camera_live.register(group)
     snapshot = add_command(
         group,
         "snapshot",

@@ -137,7 +137,7 @@ class LivePage:
         )  # fmt: skip
         self._answer(self.session)
         log.info(
-            "live page open on %s:%d (%s)%s; a new token for it: `anpr-edge camera live`",
+            "live page open on %s:%d (%s)%s, with a new token (anpr-edge camera live prints it)",
             settings.bind, settings.port, reason, f" until {until}" if until else "",
         )  # fmt: skip
 

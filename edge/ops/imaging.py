@@ -63,7 +63,7 @@ def draw_overlay(image: np.ndarray, plates: list[tuple[Box, str]], banner: str) 
     added below the picture (not over it: it must not hide a plate or the edge of the view)."""
     picture = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image.copy()
     scale = max(picture.shape[1] / 1456, 0.4)  # text the same size on screen at any resolution
-    size, thickness = 0.7 * scale, max(1, round(2 * scale))
+    size, thickness = 0.7 * scale, max(2, round(2 * scale))  # 1 px boxes vanish in a JPEG
     gap = round(4 * scale)
     for box, label in plates:
         x, y, w, h = box.as_ints()
