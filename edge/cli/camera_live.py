@@ -30,7 +30,7 @@ def register(group: argparse._SubParsersAction) -> None:
             "by default: from a laptop, forward the port over SSH (ssh -L 8480:127.0.0.1:8480 "
             "UNIT) and open the address there. Needs the service's user or sudo, like status."
         ),
-        example="sudo anpr-edge camera live\nsudo anpr-edge camera live --open --json",
+        example="anpr-edge camera live\nsudo anpr-edge camera live --open --json",
         handler=live_command,
     )
     live.add_argument(

@@ -97,10 +97,12 @@ function showReads(state) {
       patch.alt = "plate patch of " + read.vrm;
       item.append(patch);
     }
-    item.append(el("span", read.vrm, "vrm"));
-    item.append(el("span", " " + read.confidence.toFixed(2) + " · " +
-      read.captured_at.slice(11, 19) + " · " + read.frames + " frames"));
-    if (read.hit) item.append(el("span", " HIT", "hit"));
+    const text = el("div");
+    text.append(el("span", read.vrm, "vrm"));
+    if (read.hit) text.append(el("span", " HIT", "hit"));
+    text.append(el("div", read.confidence.toFixed(2) + " · " + read.captured_at.slice(11, 19) +
+      " UTC · " + read.frames + " frames", "detail"));
+    item.append(text);
     list.append(item);
   }
 }

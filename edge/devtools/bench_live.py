@@ -1,0 +1,172 @@
+"""`anpr-edge bench live`: what the live aiming page costs the pipeline (edge.live).
+
+The unit's per-frame pipeline (as `anpr-edge bench` times it: a busy synthetic road at
+1456×1088, the bundled models) runs the same frames in three states, taken in turn for several
+rounds so that a change in the machine's load falls on all three alike:
+
+- `off`: no page served (the unit's default); the pipeline's hand-off returns at once;
+- `open`: the page served on loopback, nobody looking: nothing may be held or rendered;
+- `watched`: a client doing what the page's script does (the newest frame as JPEG at up to
+  `live.max_fps`, the figures twice a second, over one kept-alive connection with the cookie).
+
+Frames are drawn before timing and replayed (a camera delivers them for free, and drawing in
+the timed loop would hide the page's work in the pauses between frames). The figure is the
+pipeline's frames per second in each state, over the time spent in `Pipeline.process` alone;
+`cost` is the share of frames per second the watched page takes (issue 17: at most 5 %).
+"""
+
+from __future__ import annotations
+
+import http.client
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+
+from edge.devtools.bench_hotlist import machine
+from edge.devtools.bench_pipeline import FRAME_SIZE, WARMUP, bench_pipeline_parts, busy_road
+from edge.live.control import read_session
+from edge.live.holder import FrameHolder
+from edge.live.page import LivePage, LiveSettings
+from edge.records import Frame
+from edge.stages import Counters
+
+STATES = ("off", "open", "watched")
+STATE_EVERY_S = 0.5
+CLIENT_TIMEOUT_S = 10.0
+
+
+def bench_live(
+    frames: int = 300, distinct: int = 30, rounds: int = 3, max_fps: float = 8.0,
+    threads: int = 2, port: int = 0, seed: int = 21,
+) -> dict[str, Any]:  # fmt: skip
+    holder = FrameHolder()
+    pipeline, _ = bench_pipeline_parts(threads, on_frame=holder.offer)
+    road = _draw(distinct, seed)
+    busy: dict[str, float] = dict.fromkeys(STATES, 0.0)
+    done: dict[str, int] = dict.fromkeys(STATES, 0)
+    client_frames, client_s, held_unwatched = 0, 0.0, 0
+    index = 0
+    with TemporaryDirectory() as folder:
+        stop = threading.Event()
+        settings = LiveSettings(port=port or _free_port(), max_fps=max_fps)
+        page = LivePage(
+            settings, holder, Counters(), stop, Path(folder) / "live.json", threading.Event(),
+            source_status=dict, health=lambda: None,
+        )  # fmt: skip
+        page.start()
+        try:
+            for _ in range(rounds):
+                for state in STATES:
+                    if state == "open":
+                        _open(page)
+                    client = _Client(page, max_fps) if state == "watched" else None
+                    held_before = holder.held
+                    started = time.monotonic()
+                    for _ in range(frames):
+                        frame = road[index % len(road)]
+                        index += 1
+                        frame = replace(frame, index=index, monotonic_s=time.monotonic())
+                        began = time.perf_counter()
+                        pipeline.process(frame)
+                        busy[state] += time.perf_counter() - began
+                    done[state] += frames
+                    if client is not None:
+                        client_frames += client.stop()
+                        client_s += time.monotonic() - started
+                        _close(page)
+                    elif state == "open":
+                        held_unwatched += holder.held - held_before
+        finally:
+            stop.set()
+            page.stop()
+    pipeline.finish()
+    fps = {state: round(done[state] / busy[state], 1) for state in STATES}
+    return {
+        "live_page": {
+            "pipeline_fps": fps,
+            "cost_watched": round(1 - fps["watched"] / fps["off"], 4),
+            "cost_open_unwatched": round(1 - fps["open"] / fps["off"], 4),
+            "page_fps": round(client_frames / client_s, 1) if client_s else None,
+            "max_fps": max_fps,
+            "held_while_unwatched": held_unwatched,
+            "rendered": page.renderer.rendered,
+            "frames_per_state": done["off"],
+            "rounds": rounds,
+            "distinct_frames": distinct,
+            "frame": list(FRAME_SIZE),
+            "threads": threads,
+        },
+        "machine": machine(),
+    }
+
+
+def _draw(distinct: int, seed: int) -> list[Frame]:
+    with busy_road(seed) as road:
+        frames = [road.read(1.0) for _ in range(WARMUP + distinct)][WARMUP:]
+    return [frame for frame in frames if frame is not None]
+
+
+def _open(page: LivePage) -> None:
+    page.requested.set()
+    deadline = time.monotonic() + CLIENT_TIMEOUT_S
+    while page.session is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def _close(page: LivePage) -> None:
+    """Back to `off` for the next round (the page's own session end)."""
+    page.until = time.monotonic()
+    deadline = time.monotonic() + CLIENT_TIMEOUT_S
+    while page.server is not None and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+class _Client(threading.Thread):
+    """What the page's script does, in a thread: frames at up to max_fps, figures at 2 Hz."""
+
+    def __init__(self, page: LivePage, max_fps: float):
+        super().__init__(name="bench-live-client", daemon=True)
+        session = read_session(page.control_file)
+        assert session is not None and session.token is not None
+        self.cookie = f"anpr_live={session.token}"
+        self.port, self.interval_s = page.settings.port, 1.0 / max_fps
+        self.halt = threading.Event()
+        self.frames = 0
+        self.start()
+
+    def run(self) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=CLIENT_TIMEOUT_S)
+        next_state = 0.0
+        try:
+            while not self.halt.is_set():
+                asked = time.monotonic()
+                if self._get(connection, "/frame.jpg") == 200:
+                    self.frames += 1
+                if asked >= next_state:
+                    self._get(connection, "/state.json")
+                    next_state = asked + STATE_EVERY_S
+                self.halt.wait(max(0.0, self.interval_s - (time.monotonic() - asked)))
+        finally:
+            connection.close()
+
+    def _get(self, connection: http.client.HTTPConnection, path: str) -> int:
+        connection.request("GET", path, headers={"Cookie": self.cookie})
+        answer = connection.getresponse()
+        answer.read()
+        return answer.status
+
+    def stop(self) -> int:
+        self.halt.set()
+        self.join(CLIENT_TIMEOUT_S)
+        return self.frames
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
