@@ -71,9 +71,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         handler=run_live,
     )
     live.add_argument(
-        "--frames", type=int, default=300, help="frames per state and round (default 300)"
+        "--frames", type=int, default=150, help="frames per state and round (default 150)"
     )
-    live.add_argument("--rounds", type=int, default=3, help="rounds of the three states (3)")
+    live.add_argument("--rounds", type=int, default=6, help="rounds of the three states (6)")
     live.add_argument(
         "--max-fps",
         type=float,
@@ -111,6 +111,12 @@ def run_live(args: argparse.Namespace) -> int:
         f"pipeline: {fps['off']} fps with the live page off, {fps['open']} fps open with "
         f"nobody watching, {fps['watched']} fps watched ({live['frames_per_state']} frames "
         f"each, {live['threads']} threads)"
+    )
+    cpu = live["cpu_ms_per_frame"]
+    print(
+        f"CPU per frame: {cpu['off']} ms off, {cpu['open']} ms open, {cpu['watched']} ms "
+        f"watched: the page takes {live['cpu_cost_watched']:.1%} of it while watched, "
+        f"{live['cpu_cost_open_unwatched']:.1%} while open and unwatched"
     )
     print(
         f"cost: {live['cost_watched']:.1%} of the pipeline's fps while watched "

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -88,6 +89,8 @@ class LiveServer(ThreadingHTTPServer):
         self.server_close()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # a browser that hung up: nothing to log
         self.content.counters.error("live")
         log.exception("live page: a request from %s failed", client_address[0])
 
@@ -119,6 +122,8 @@ class LiveHandler(BaseHTTPRequestHandler):
             return
         try:
             self._route(url.path, content)
+        except ConnectionError:  # the browser went away mid-answer (a page closed): not a fault
+            self.close_connection = True
         except Exception:
             content.counters.error("live")
             log.exception("live page: GET %s failed", url.path)
