@@ -25,6 +25,7 @@ from __future__ import annotations
 import http.client
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -72,6 +73,8 @@ def bench_live(
                     if state != "off":
                         _open(page)
                     client = _Client(page, max_fps) if state == "watched" else None
+                    while client is not None and not holder.watched and client.is_alive():
+                        time.sleep(0.005)  # its first request: the page watches from now
                     held_before = holder.held
                     started, cpu_started = time.monotonic(), time.process_time()
                     for _ in range(frames):
@@ -126,17 +129,23 @@ def _draw(distinct: int, seed: int) -> list[Frame]:
 
 
 def _open(page: LivePage) -> None:
+    """As `anpr-edge camera live` does: ask, and wait for this request's answer."""
+    asked = page.serial
     page.requested.set()
-    deadline = time.monotonic() + CLIENT_TIMEOUT_S
-    while page.session is None and time.monotonic() < deadline:
-        time.sleep(0.02)
+    _wait(lambda: page.serial > asked and page.session is not None)
 
 
 def _close(page: LivePage) -> None:
-    """Back to `off` for the next round (the page's own session end)."""
+    """Back to `off` (the session's time is up, as it would be after `live.session_s`)."""
     page.until = time.monotonic()
+    _wait(lambda: page.session is None)
+
+
+def _wait(condition: Callable[[], bool]) -> None:
     deadline = time.monotonic() + CLIENT_TIMEOUT_S
-    while page.server is not None and time.monotonic() < deadline:
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError("the live page did not open or close within 10 s")
         time.sleep(0.02)
 
 

@@ -17,6 +17,8 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from edge.records import Frame, PlateRead, ReadDecided
 from edge.vision.reader import PlateResult
 
@@ -28,6 +30,7 @@ READS_KEPT = 8
 class HeldFrame:
     sequence: int  # counts frames held since the unit started: the page sees when one is new
     frame: Frame
+    grey: np.ndarray  # the pipeline's own grey picture of it (the figures are worked out on it)
     plates: tuple[PlateResult, ...]
     held_at: float  # monotonic
 
@@ -49,13 +52,13 @@ class FrameHolder:
 
     # --- the pipeline's side (its own thread; must never wait) --------------------------------
 
-    def offer(self, frame: Frame, plates: Sequence[PlateResult]) -> None:
+    def offer(self, frame: Frame, grey: np.ndarray, plates: Sequence[PlateResult]) -> None:
         if time.monotonic() >= self._watched_until:
             if self._latest is not None:
                 self._latest = None  # nobody watches: let the 4.75 MB frame go
             return
         self._sequence += 1
-        self._latest = HeldFrame(self._sequence, frame, tuple(plates), time.monotonic())
+        self._latest = HeldFrame(self._sequence, frame, grey, tuple(plates), time.monotonic())
 
     def offer_read(self, decided: ReadDecided) -> None:
         """A vehicle's read, kept for the page's "last reads" while it is served."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import cv2
+import numpy as np
 
 from edge.hotlist.matcher import Matcher
 from edge.records import Frame, Hit, HitDecided, ReadDecided
@@ -60,9 +61,9 @@ class PipelineSettings:
 
 
 Emit = Callable[[HitDecided | ReadDecided], None]
-# Each frame with the plates read on it, for the live page (edge.live.holder.FrameHolder.offer):
-# called in the pipeline's thread, so it must return at once.
-OnFrame = Callable[[Frame, list[PlateResult]], None]
+# Each frame, its grey picture and the plates read on it, for the live page
+# (edge.live.holder.FrameHolder.offer): called in the pipeline's thread, so it must return at once.
+OnFrame = Callable[[Frame, np.ndarray, list[PlateResult]], None]
 
 
 class Pipeline:
@@ -102,7 +103,7 @@ class Pipeline:
             crops = [crop(image, r.detection.box) if r.crop is None else r.crop for r in results]
             self.counters.plates_seen += len(results)
         if self.on_frame is not None:
-            self.on_frame(frame, results)
+            self.on_frame(frame, image, results)
         for track in self.tracker.observe(frame, results, crops):
             self._maybe_hit(track, frame)
         for track in self.tracker.due(frame.monotonic_s):

@@ -3,9 +3,11 @@ live page's tests."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from edge.capture.sources.synthetic import SyntheticRoad
+from edge.ops.imaging import grey
 from edge.records import Frame
 from edge.vision.reader import PlateReader, PlateResult
 
@@ -25,3 +27,8 @@ def road_frame() -> tuple[Frame, list[PlateResult]]:
             if results:
                 return frame, results
     raise AssertionError("no plate read in 300 frames of the synthetic road")
+
+
+def grey_of(frame: Frame) -> np.ndarray:
+    """The grey picture the pipeline hands over with a frame."""
+    return grey(frame.image)

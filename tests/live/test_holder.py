@@ -18,6 +18,7 @@ from edge.track.reading import ReadContext
 from edge.track.tracking import Tracker, TrackSettings
 from edge.vision.motion import MotionGate
 from edge.vision.reader import PlateReader
+from tests.live.conftest import grey_of
 
 
 def test_nothing_is_held_or_rendered_while_no_page_watches(road_frame):
@@ -25,7 +26,7 @@ def test_nothing_is_held_or_rendered_while_no_page_watches(road_frame):
     holder = FrameHolder()
     renderer = Renderer(holder, max_fps=8.0)
     for index in range(50):
-        holder.offer(replace(frame, index=index), plates)
+        holder.offer(replace(frame, index=index), grey_of(frame), plates)
     assert holder.held == 0 and holder.latest() is None and renderer.rendered == 0
 
 
@@ -33,14 +34,14 @@ def test_a_watching_page_gets_the_newest_frame_by_reference(road_frame):
     frame, plates = road_frame
     holder = FrameHolder(lease_s=0.3)
     holder.watch()
-    holder.offer(frame, plates)
+    holder.offer(frame, grey_of(frame), plates)
     newer = replace(frame, index=frame.index + 1)
-    holder.offer(newer, plates)
+    holder.offer(newer, grey_of(newer), plates)
     held = holder.latest()
     assert held is not None and held.sequence == 2 and held.frame is newer
-    assert held.frame.image is frame.image  # not copied
+    assert held.frame.image is frame.image and held.grey is not None  # not copied
     time.sleep(0.35)  # the page stopped asking: the next offer lets the frame go
-    holder.offer(newer, plates)
+    holder.offer(newer, grey_of(newer), plates)
     assert holder.latest() is None and holder.held == 2
 
 

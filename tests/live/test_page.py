@@ -18,6 +18,7 @@ from edge.live.control import read_session
 from edge.live.holder import FrameHolder
 from edge.live.page import LivePage, LiveSettings
 from edge.stages import Counters
+from tests.live.conftest import grey_of
 from tests.support.broker import free_port
 from tests.support.browser import get
 from tests.support.unit import wait_for
@@ -84,7 +85,7 @@ def test_every_route_needs_the_token_and_only_get_is_answered(tmp_path, road_fra
         assert get(base + "page.js", cookie).status == 200
         assert get(base + "nothing", cookie).status == 404
         assert get(base + "frame.jpg", cookie).status == 503  # asked: frames are held from now
-        page.holder.offer(frame, plates)
+        page.holder.offer(frame, grey_of(frame), plates)
         picture = get(base + "frame.jpg", cookie)
         assert picture.status == 200 and picture.body.startswith(b"\xff\xd8")
         assert picture.headers["Content-Type"] == "image/jpeg"
@@ -104,9 +105,11 @@ def test_pages_asking_faster_than_max_fps_share_one_rendering(tmp_path, road_fra
     with live_page(tmp_path, enabled=True, max_fps=1.0) as page:
         wait_for(lambda: page.session is not None, "not opened by config", 5)
         page.holder.watch()
-        page.holder.offer(frame, plates)
+        page.holder.offer(frame, grey_of(frame), plates)
         first = page.renderer.view()
-        page.holder.offer(frame, plates)  # a newer frame, asked for within the second
+        page.holder.offer(
+            frame, grey_of(frame), plates
+        )  # a newer frame, asked for within the second
         assert page.renderer.view() is first and page.renderer.rendered == 1
 
 

@@ -1,5 +1,6 @@
 // The live aiming page: fetches the newest frame (at most max_fps a second) and the figures
-// document (twice a second) from the unit, with the session cookie; read-only.
+// document (twice a second, just after a frame has arrived, so the figures are that frame's)
+// from the unit, with the session cookie; read-only.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -8,6 +9,8 @@ let frameInterval = 1000 / 8;
 let shown = 0;
 let closed = false;
 let askedAt = 0;
+let stateAt = -STATE_EVERY_MS;
+let statePending = false;
 
 function el(tag, text, cls) {
   const node = document.createElement(tag);
@@ -36,6 +39,7 @@ frame.onload = () => {
   $("frames-shown").dataset.count = String(shown);
   $("frame-note").textContent = "";
   setTimeout(nextFrame, Math.max(0, frameInterval - (performance.now() - askedAt)));
+  maybeState();
 };
 frame.onerror = () => {
   // no frame yet (the pipeline has only just been asked), or the session is over
@@ -135,8 +139,13 @@ function showHealth(state) {
   ]);
 }
 
+function maybeState() {
+  if (!closed && !statePending && performance.now() - stateAt >= STATE_EVERY_MS) pollState();
+}
+
 async function pollState() {
-  if (closed) return;
+  statePending = true;
+  stateAt = performance.now();
   try {
     const answer = await fetch("/state.json", { cache: "no-store", credentials: "same-origin" });
     if (answer.status === 401 || answer.status === 403) {
@@ -154,9 +163,11 @@ async function pollState() {
   } catch (error) {
     $("health").textContent = "unit not answering";
     $("health").className = "badge bad";
+  } finally {
+    statePending = false;
   }
-  setTimeout(pollState, STATE_EVERY_MS);
 }
 
 nextFrame();
-pollState();
+setInterval(maybeState, STATE_EVERY_MS); // also while no frame comes
+
