@@ -184,7 +184,7 @@ class LiveSection(Section):
     bind: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1024, le=65535)] = 8480
     # Frames a second the page is sent at most (each costs the pipeline an annotation and a JPEG).
-    max_fps: Annotated[float, Field(ge=1.0, le=15.0)] = 8.0
+    max_fps: Annotated[float, Field(ge=1.0, le=15.0)] = 6.0
     # How long `anpr-edge camera live` opens the page for when it is not enabled here.
     session_s: Annotated[float, Field(ge=30.0, le=86_400.0)] = 900.0
 

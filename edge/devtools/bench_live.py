@@ -45,7 +45,7 @@ CLIENT_TIMEOUT_S = 10.0
 
 
 def bench_live(
-    frames: int = 150, distinct: int = 30, rounds: int = 6, max_fps: float = 8.0,
+    frames: int = 150, distinct: int = 30, rounds: int = 6, max_fps: float = 6.0,
     threads: int = 2, port: int = 0, seed: int = 21,
 ) -> dict[str, Any]:  # fmt: skip
     holder = FrameHolder()

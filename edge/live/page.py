@@ -43,7 +43,7 @@ class LiveSettings:
     enabled: bool = False
     bind: str = "127.0.0.1"
     port: int = 8480
-    max_fps: float = 8.0
+    max_fps: float = 6.0
     session_s: float = 900.0
 
     @classmethod

@@ -4,7 +4,9 @@ the page, encoded as JPEG, and the focus and exposure figures a technician aims 
 Only the page's requests render (in a server thread), at most `max_fps` times a second however
 many pages are open: a frame asked for twice is rendered once. The figures reuse the snapshot's
 (edge.ops.imaging): sharpness is the variance of the Laplacian, worked out at full resolution
-over the frame and over each plate, so it matches `anpr-edge camera snapshot`.
+over each plate and over the frame (the dearest figure here: at most twice a second), so it
+matches `anpr-edge camera snapshot`. The picture is the pipeline's own grey one, what the
+models read, with the boxes and labels in colour.
 
 Plate height is judged against what the models need: the recogniser reads a crop 48 pixels
 high (the plate plus 10 % per side: a plate of 40 px fills it without being enlarged), and the
@@ -68,7 +70,9 @@ class FrameView:
     rendered_at: float  # monotonic
 
 
-def render(held: HeldFrame) -> FrameView:
+def render(held: HeldFrame, frame_sharpness: float | None = None) -> FrameView:
+    """`frame_sharpness`: the figure over the whole frame when one recent enough is known (it
+    is the dearest figure here, and the plates' matter more)."""
     frame, grey = held.frame, held.grey
     plates = tuple(
         PlateInView(
@@ -83,10 +87,13 @@ def render(held: HeldFrame) -> FrameView:
     saturated, crushed = imaging.clipped_shares(grey)
     height, width = grey.shape[:2]
     scale = min(PAGE_WIDTH / width, 1.0)
-    # scaled before drawing: the overlay then copies and draws on the small picture only
-    small = cv2.resize(frame.image, (round(width * scale), round(height * scale)))
+    # The grey picture, scaled before drawing (the overlay copies and draws on the small one
+    # only): a third of the work of the colour frame, and what the models see. The boxes and
+    # labels are drawn in colour over it.
+    small = cv2.resize(grey, (round(width * scale), round(height * scale)))
     labels = [(Box(*p.box).scaled(scale), _label(p)) for p in plates]
-    sharpness, brightness = imaging.sharpness(grey), imaging.brightness(grey)
+    sharpness = imaging.sharpness(grey) if frame_sharpness is None else frame_sharpness
+    brightness = imaging.brightness(grey)
     banner = f"frame {frame.index}  sharpness {sharpness:.0f}  brightness {brightness:.0f}"
     picture = imaging.draw_overlay(small, labels, banner)
     return FrameView(
@@ -118,10 +125,12 @@ class Renderer:
     requests drift by a few milliseconds either way)."""
 
     SLACK = 0.2
+    FRAME_SHARPNESS_S = 0.5  # the whole frame's sharpness is worked out at most this often
 
     def __init__(self, holder: FrameHolder, max_fps: float):
         self.holder, self.min_interval_s = holder, (1.0 - self.SLACK) / max_fps
         self._started = -self.min_interval_s
+        self._sharpness_at = -self.FRAME_SHARPNESS_S
         self._lock = threading.Lock()  # two pages asking at once: one renders, one waits
         self._view: FrameView | None = None
         self.rendered = 0
@@ -136,7 +145,10 @@ class Renderer:
             if view is not None and now - self._started < self.min_interval_s:
                 return view  # a second page, or a page asking too often: the last one again
             self._started = now
-            self._view = render(held)
+            known = view is not None and now - self._sharpness_at < self.FRAME_SHARPNESS_S
+            self._view = render(held, view.sharpness if known and view is not None else None)
+            if not known:
+                self._sharpness_at = now
             self.rendered += 1
             return self._view
 

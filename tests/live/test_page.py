@@ -95,7 +95,7 @@ def test_every_route_needs_the_token_and_only_get_is_answered(tmp_path, road_fra
         assert [p["text"] for p in shown["plates"]] == [p.text.text for p in plates]
         assert all(p["sharpness"] > 0 and p["height_px"] > 0 for p in shown["plates"])
         assert shown["exposure_us"] == 800 and shown["analogue_gain"] == 4.0  # from the source
-        assert state["health"]["problems"] == [] and state["session"]["max_fps"] == 8.0
+        assert state["health"]["problems"] == [] and state["session"]["max_fps"] == 6.0
         for method in ("POST", "PUT", "DELETE", "HEAD"):
             assert get(base + "frame.jpg", cookie, method=method).status == 405, method
 

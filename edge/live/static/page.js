@@ -5,7 +5,7 @@
 
 const $ = (id) => document.getElementById(id);
 const STATE_EVERY_MS = 500;
-let frameInterval = 1000 / 8;
+let frameInterval = 1000 / 6;
 let shown = 0;
 let closed = false;
 let askedAt = 0;
