@@ -128,9 +128,9 @@ def test_bound_to_the_configured_address_only(tmp_path):
 
 
 def test_closed_when_its_time_is_up_and_on_the_units_stop(tmp_path):
-    with live_page(tmp_path, session_s=0.8) as page:
+    with live_page(tmp_path, session_s=2.0) as page:
         url, _ = open_on_request(page)
-        wait_for(lambda: page.server is None, "the session did not end", 5)
+        wait_for(lambda: page.session is None, "the session did not end", 5)  # all closed
         with pytest.raises(ConnectionRefusedError):
             get(url)
         closed = read_session(page.control_file)
