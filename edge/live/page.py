@@ -131,11 +131,12 @@ class LivePage:
         # enabled by config: no end; else this session's time from now (a second request extends)
         self.until = None if settings.enabled else time.monotonic() + settings.session_s
         until = None if self.until is None else rfc3339(time.time() + settings.session_s)
-        self.session = LiveSession(
+        session = LiveSession(
             os.getpid(), self.serial, True, settings.bind, settings.port,
             token=token, until=until, reason=reason,
         )  # fmt: skip
-        self._answer(self.session)
+        self._answer(session)
+        self.session = session  # set once answered: whoever sees it can read the file
         log.info(
             "live page open on %s:%d (%s)%s, with a new token (anpr-edge camera live prints it)",
             settings.bind, settings.port, reason, f" until {until}" if until else "",
@@ -150,8 +151,8 @@ class LivePage:
         if server is not None:
             server.stop(STOP_S)
         settings = self.settings
-        self.session = None
         self._answer(LiveSession(os.getpid(), self.serial, False, settings.bind, settings.port))
+        self.session = None
         log.info("live page closed: %s", why)
 
     def _answer(self, session: LiveSession) -> None:
