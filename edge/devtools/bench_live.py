@@ -12,10 +12,12 @@ rounds so that a change in the machine's load falls on all three alike:
 Frames are drawn before timing and replayed (a camera delivers them for free, and drawing in
 the timed loop would hide the page's work in the pauses between frames). Two figures per state:
 
-- the pipeline's frames per second, over the time spent in `Pipeline.process` alone, and
+- the pipeline's frames per second, over the time spent in `Pipeline.process` alone (the
+  median of the rounds), and
   `cost_watched`, the share of them the watched page takes (issue 17: at most 5 %). On a
   machine shared with other work this moves with their load, by more than the page costs;
-- the process's CPU time per frame (all its threads: the models', the page's), and
+- the process's CPU time per frame (all its threads: the models', the page's; the median of
+  the rounds), and
   `cpu_cost_watched`, the share of it that went to the page: what the page takes from a
   pipeline that has the CPU to itself, and steady whatever else runs beside it.
 """
@@ -23,6 +25,7 @@ the timed loop would hide the page's work in the pauses between frames). Two fig
 from __future__ import annotations
 
 import http.client
+import statistics
 import threading
 import time
 from collections.abc import Callable
@@ -53,8 +56,9 @@ def bench_live(
     road = _draw(distinct, seed)
     for frame in road:  # warm up (the models' first runs, the first tracks), untimed
         pipeline.process(replace(frame, monotonic_s=time.monotonic()))
-    busy: dict[str, float] = dict.fromkeys(STATES, 0.0)
-    cpu: dict[str, float] = dict.fromkeys(STATES, 0.0)
+    # per state, one figure a round: the median over rounds shrugs off a burst of other work
+    fps_rounds: dict[str, list[float]] = {state: [] for state in STATES}
+    cpu_rounds: dict[str, list[float]] = {state: [] for state in STATES}  # ms a frame
     done: dict[str, int] = dict.fromkeys(STATES, 0)
     client_frames, client_s, held_unwatched = 0, 0.0, 0
     index = 0
@@ -76,30 +80,32 @@ def bench_live(
                     while client is not None and not holder.watched and client.is_alive():
                         time.sleep(0.005)  # its first request: the page watches from now
                     held_before = holder.held
-                    started, cpu_started = time.monotonic(), time.process_time()
+                    started, cpu_started, busy = time.monotonic(), time.process_time(), 0.0
                     for _ in range(frames):
                         frame = road[index % len(road)]
                         index += 1
                         frame = replace(frame, index=index, monotonic_s=time.monotonic())
                         began = time.perf_counter()
                         pipeline.process(frame)
-                        busy[state] += time.perf_counter() - began
+                        busy += time.perf_counter() - began
                     done[state] += frames
-                    cpu[state] += time.process_time() - cpu_started
+                    cpu_s = time.process_time() - cpu_started
                     if client is not None:
                         client_frames += client.stop()
-                        cpu[state] -= client.cpu_s  # the browser's work is not the unit's
+                        cpu_s -= client.cpu_s  # the browser's work is not the unit's
                         client_s += time.monotonic() - started
                     elif state == "open":
                         held_unwatched += holder.held - held_before
+                    fps_rounds[state].append(frames / busy)
+                    cpu_rounds[state].append(1000 * cpu_s / frames)
                     if state != "off":
                         _close(page)
         finally:
             stop.set()
             page.stop()
     pipeline.finish()
-    fps = {state: round(done[state] / busy[state], 1) for state in STATES}
-    cpu_ms = {state: round(1000 * cpu[state] / done[state], 2) for state in STATES}
+    fps = {state: round(statistics.median(fps_rounds[state]), 1) for state in STATES}
+    cpu_ms = {state: round(statistics.median(cpu_rounds[state]), 2) for state in STATES}
     return {
         "live_page": {
             "pipeline_fps": fps,
@@ -114,6 +120,7 @@ def bench_live(
             "rendered": page.renderer.rendered,
             "frames_per_state": done["off"],
             "rounds": rounds,
+            "pipeline_fps_rounds": {k: [round(v, 1) for v in fps_rounds[k]] for k in STATES},
             "distinct_frames": distinct,
             "frame": list(FRAME_SIZE),
             "threads": threads,
