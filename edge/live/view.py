@@ -80,7 +80,7 @@ def render(held: HeldFrame, frame_sharpness: float | None = None) -> FrameView:
             r.text.confidence,
             r.detection.box.as_ints(),
             imaging.sharpness(grey, r.detection.box),
-            size_verdict(r.detection.box.h),
+            size_verdict(r.detection.box.as_ints()[3]),  # judged on the height shown
         )
         for r in held.plates
     )

@@ -87,3 +87,4 @@ def _decided_read(road_frame) -> ReadDecided:
         None, None, 5, patch_jpeg=b"\xff\xd8jpeg",
     )  # fmt: skip
     return ReadDecided(read, hit=False)
+
