@@ -108,8 +108,12 @@ class LivePage:
         except Exception:
             self.counters.error("live")
             log.exception("live page: failed; closing it")
-            if self.server is not None:
-                self._close("of the error above")
+            try:
+                if self.server is not None:
+                    self._close("of the error above")
+            except Exception:  # the page's own thread must go on (a later request reopens it)
+                self.counters.error("live")
+                log.exception("live page: closing it failed too")
 
     def _open(self, reason: str) -> None:
         settings = self.settings

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import sys
 import threading
 from collections.abc import Callable
@@ -72,6 +73,8 @@ class LiveServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], content: PageContent):
         self.content = content
         self.statics = {path: (static_file(name), kind) for path, (name, kind) in STATIC.items()}
+        if ":" in address[0]:  # live.bind = "::1" or another IPv6 address
+            self.address_family = socket.AF_INET6
         super().__init__(address, LiveHandler)
         self.thread: threading.Thread | None = None
 

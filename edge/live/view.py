@@ -30,6 +30,7 @@ from edge.vision.reader import CROP_PADDING
 
 PAGE_WIDTH = 960  # pixels sent: a laptop's browser shows about this much; plates keep their own
 JPEG_QUALITY = 80
+LOCK_WAIT_S = 2.0  # a page waits this long at most for another page's rendering
 MIN_PLATE_PX = 20  # smaller plates the detector misses
 MAX_PLATE_PX = 100  # larger ones too (it misses plates of 110 px)
 NATIVE_PLATE_PX = round(RECOGNISER_SIZE[1] / (1 + 2 * CROP_PADDING))  # 40: read without enlarging
@@ -137,7 +138,9 @@ class Renderer:
 
     def view(self) -> FrameView | None:
         self.holder.watch()
-        with self._lock:
+        if not self._lock.acquire(timeout=LOCK_WAIT_S):
+            return self._view  # another page's rendering is stuck: the last one meanwhile
+        try:
             held, view = self.holder.latest(), self._view
             if held is None or (view is not None and view.sequence == held.sequence):
                 return view
@@ -151,11 +154,12 @@ class Renderer:
                 self._sharpness_at = now
             self.rendered += 1
             return self._view
+        finally:
+            self._lock.release()
 
     def last(self) -> FrameView | None:
         """The last rendered view, rendering nothing."""
         return self._view
 
     def forget(self) -> None:
-        with self._lock:
-            self._view = None
+        self._view = None  # (a rendering under way may set it again: the holder is closed)
