@@ -142,7 +142,9 @@ class Renderer:
             return self._view  # another page's rendering is stuck: the last one meanwhile
         try:
             held, view = self.holder.latest(), self._view
-            if held is None or (view is not None and view.sequence == held.sequence):
+            if held is None:
+                return None  # nothing held since a page last asked: an older view is stale
+            if view is not None and view.sequence == held.sequence:
                 return view
             now = time.monotonic()
             if view is not None and now - self._started < self.min_interval_s:
@@ -162,4 +164,4 @@ class Renderer:
         return self._view
 
     def forget(self) -> None:
-        self._view = None  # (a rendering under way may set it again: the holder is closed)
+        self._view = None  # (what a rendering under way sets is never served: nothing is held)
