@@ -121,7 +121,7 @@ def test_bound_to_the_configured_address_only(tmp_path):
             with pytest.raises(ConnectionRefusedError):
                 get(f"http://{other}:{page.settings.port}/")
     with live_page(tmp_path, enabled=True, bind="0.0.0.0") as page:
-        wait_for(lambda: page.server is not None, "not opened", 5)
+        wait_for(lambda: page.session is not None, "not opened", 5)  # and answered
         assert page.server is not None and page.server.server_address[0] == "0.0.0.0"
         session = read_session(page.control_file)
         assert session is not None and (session.url or "").startswith("http://127.0.0.1:")
