@@ -87,4 +87,3 @@ def _decided_read(road_frame) -> ReadDecided:
         None, None, 5, patch_jpeg=b"\xff\xd8jpeg",
     )  # fmt: skip
     return ReadDecided(read, hit=False)
-
