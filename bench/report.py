@@ -32,7 +32,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CONFIG = ROOT / "firmware_config" / "demo.toml"
-KEPT_SECTIONS = ("Memory",)  # measured by other tools: see kept_sections()
+KEPT_SECTIONS = ("Memory", "Live page")  # measured by other tools: see kept_sections()
 
 
 def _version(package: str) -> str | None:
@@ -355,7 +355,8 @@ def render_markdown(report: dict[str, Any], plot: str | None) -> str:
 
 def kept_sections(previous: str) -> str:
     """The sections of the previous file that other tools measure (`## Memory`: `make memory`
-    and `make soak`, an hour long), carried over so that a new report does not drop them."""
+    and `make soak`, an hour long; `## Live page`: `anpr-edge bench live`), carried over so
+    that a new report does not drop them."""
     kept = []
     for title in KEPT_SECTIONS:
         start = previous.find(f"\n## {title}\n")

@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 # mosquitto: the broker the tests and the demo talk to; postgresql: the reference centre's
 # database (tests and `make fleet` start their own server; the package's own cluster is not
-# used); shellcheck: the installer's lint test; fonts: faces for the synthetic plates.
-APT_PACKAGES=(mosquitto mosquitto-clients postgresql shellcheck fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf
+# used); shellcheck: the installer's lint test; chromium: the live page's browser test (run
+# headless; never downloaded by the tests); fonts: faces for the synthetic plates.
+APT_PACKAGES=(mosquitto mosquitto-clients postgresql shellcheck chromium fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf
   fonts-opendin fonts-bebas-neue fonts-urw-base35 fonts-roboto-unhinted fonts-routed-gothic
   fonts-league-spartan fonts-b612)
 if ! "$PYTHON" -c 'import ensurepip' 2>/dev/null; then

@@ -45,6 +45,65 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "misreads (default 2000; 0 skips the gated figures)",
     )
     hotlist.add_argument("--seed", type=int, default=1)
+    live = add_command(stages, "live", run_live, with_config=True, with_json=True)
+    live.add_argument("--frames", type=int, default=150, help="frames per state per round (150)")
+    live.add_argument("--rounds", type=int, default=6, help="rounds of the three states (6)")
+    live.add_argument(
+        "--max-fps",
+        type=float,
+        metavar="F",
+        help="frames a second the client asks for (default: live.max_fps of the config)",
+    )
+
+
+def run_live(args: argparse.Namespace) -> int:
+    """the pipeline's frames per second with the live aiming page off, open and watched by a client
+    (its cost: at most 5 %% while watched, nothing otherwise)
+
+    Example:
+        anpr-edge bench live --json
+        anpr-edge bench live --frames 600 --rounds 5
+    """
+    from edge.config import load_config
+    from edge.devtools.bench_live import bench_live
+    from edge.errors import UserError
+
+    config = load_config(args.config)
+    max_fps = config.live.max_fps if args.max_fps is None else args.max_fps
+    if args.frames < 10 or args.rounds < 1 or not 1 <= max_fps <= 30:
+        raise UserError("--frames must be ≥ 10, --rounds ≥ 1, --max-fps 1 … 30")
+    with for_command(args, "bench live") as progress:
+        progress.phase(f"pipeline: {args.rounds} rounds of off, open and watched")
+        result = bench_live(
+            args.frames, rounds=args.rounds, max_fps=max_fps, threads=config.models.threads
+        )
+    if args.json:
+        print_json(result)
+        return EXIT_OK
+    live, machine = result["live_page"], result["machine"]
+    fps = live["pipeline_fps"]
+    print(
+        f"machine: {machine['cpu']} ({machine['arch']}, {machine['cores']} cores, "
+        f"load {machine['load_average'][0]})"
+    )
+    print(
+        f"pipeline: {fps['off']} fps with the live page off, {fps['open']} fps open with "
+        f"nobody watching, {fps['watched']} fps watched ({live['frames_per_state']} frames "
+        f"each, {live['threads']} threads)"
+    )
+    cpu = live["cpu_ms_per_frame"]
+    print(
+        f"CPU per frame: {cpu['off']} ms off, {cpu['open']} ms open, {cpu['watched']} ms "
+        f"watched: the page takes {live['cpu_cost_watched']:.1%} of it while watched, "
+        f"{live['cpu_cost_open_unwatched']:.1%} while open and unwatched"
+    )
+    print(
+        f"cost: {live['cost_watched']:.1%} of the pipeline's fps while watched "
+        f"(the page got {live['page_fps']} fps of {live['max_fps']:g} asked), "
+        f"{live['cost_open_unwatched']:.1%} while open and unwatched "
+        f"({live['held_while_unwatched']} frames held, none wanted)"
+    )
+    return EXIT_OK
 
 
 def run_hotlist(args: argparse.Namespace) -> int:

@@ -1,11 +1,12 @@
-"""`anpr-edge camera snapshot|test`: aim, focus and check the camera (edge.ops.snapshot,
-edge.ops.camera_test)."""
+"""`anpr-edge camera snapshot|test|live`: aim, focus and check the camera (edge.ops.snapshot,
+edge.ops.camera_test; `live` in edge.cli.camera_live)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from edge.cli import camera_live
 from edge.cli.common import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -31,12 +32,15 @@ SOURCE_HELP = (
 # `anpr-edge camera` alone: what its sub-commands are for
 GROUP_HELP = "aim, focus and test the camera"
 GROUP_EXAMPLE = (
-    "anpr-edge camera snapshot /tmp/aim.jpg --overlay\nanpr-edge camera test --seconds 10"
+    "sudo anpr-edge camera live --open\n"
+    "anpr-edge camera snapshot /tmp/aim.jpg --overlay\n"
+    "anpr-edge camera test --seconds 10"
 )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     group = add_group(subparsers, "camera", help=GROUP_HELP, example=GROUP_EXAMPLE)
+    camera_live.register(group)
     snapshot = add_command(group, "snapshot", snapshot_command, note=ONE_PROCESS)
     snapshot.add_argument("out", type=Path, metavar="OUT", help="picture to write (.jpg/.png)")
     add_switch(

@@ -8,10 +8,11 @@ ignored for years. Defaults suit a Raspberry Pi 5 with the global-shutter camera
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # Paths are written as TOML strings; the rest of the schema is strict.
 PathValue = Annotated[Path, Field(strict=False)]
@@ -213,6 +214,33 @@ class HealthSection(Section):
     status_file: PathValue = Path("/run/anpr-edge/status.json")
 
 
+class LiveSection(Section):
+    """The live aiming page served by the running unit (edge.live). Off unless enabled here or
+    opened for `session_s` by `anpr-edge camera live`; every request needs its token."""
+
+    enabled: bool = False
+    # Loopback only by default: the page shows plates. An interface's own address (or 0.0.0.0)
+    # opens it to that network; reach a loopback page through `ssh -L` instead where possible.
+    bind: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1024, le=65535)] = 8480
+    # Frames a second the page is sent at most (each costs the pipeline an annotation and a JPEG).
+    max_fps: Annotated[float, Field(ge=1.0, le=15.0)] = 6.0
+    # How long `anpr-edge camera live` opens the page for when it is not enabled here.
+    session_s: Annotated[float, Field(ge=30.0, le=86_400.0)] = 900.0
+
+    @field_validator("bind")
+    @classmethod
+    def _check_bind(cls, bind: str) -> str:
+        try:
+            ipaddress.ip_address(bind)
+        except ValueError:
+            raise ValueError(
+                f"got {bind!r}; expected an IP address (127.0.0.1, or an address of one of the "
+                "unit's own interfaces)"
+            ) from None
+        return bind
+
+
 class LoggingSection(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["text", "json"] = "text"
@@ -277,6 +305,7 @@ class Config(Section):
     mqtt: MqttSection
     storage: StorageSection = StorageSection()
     health: HealthSection = HealthSection()
+    live: LiveSection = LiveSection()
     logging: LoggingSection = LoggingSection()
     remote_config: RemoteConfigSection = RemoteConfigSection()
 

@@ -27,7 +27,7 @@ from edge.hotlist.fuzzy import FuzzyPolicy
 from edge.hotlist.index import IndexHolder
 from edge.hotlist.matcher import Matcher
 from edge.stages import Counters
-from edge.track.pipeline import Pipeline, PipelineSettings
+from edge.track.pipeline import OnFrame, Pipeline, PipelineSettings
 from edge.track.reading import ReadContext
 from edge.track.tracking import Tracker, TrackSettings
 from edge.vision.motion import MotionGate
@@ -47,10 +47,12 @@ def _stats(values: list[float]) -> dict[str, float]:
     }
 
 
-def bench_pipeline(frames: int = 600, threads: int = 2, seed: int = 21) -> dict[str, Any]:
+def bench_pipeline_parts(
+    threads: int, on_frame: OnFrame | None = None
+) -> tuple[Pipeline, Counters]:
+    """The unit's per-frame pipeline on the bundled models, with an empty hotlist."""
     reader = PlateReader.from_files(None, None, threads=threads, region="gb")
     counters = Counters()
-    events: list = []
     pipeline = Pipeline(
         reader,
         MotionGate(),
@@ -58,13 +60,23 @@ def bench_pipeline(frames: int = 600, threads: int = 2, seed: int = 21) -> dict[
         Matcher(IndexHolder(), FuzzyPolicy(max_distance=1, substitutions="confusions")),
         ReadContext("bench", "cam1", None, reader.model_versions),
         PipelineSettings(),
-        emit=events.append,
+        emit=lambda event: None,
         counters=counters,
+        on_frame=on_frame,
     )
-    source = SyntheticRoad(
+    return pipeline, counters
+
+
+def busy_road(seed: int) -> SyntheticRoad:
+    return SyntheticRoad(
         seed=seed, size=FRAME_SIZE, fps=BENCH_FPS, look="day",
         vehicles_per_minute=BUSY_RATE, paced=False,
     )  # fmt: skip
+
+
+def bench_pipeline(frames: int = 600, threads: int = 2, seed: int = 21) -> dict[str, Any]:
+    pipeline, counters = bench_pipeline_parts(threads)
+    source = busy_road(seed)
     times: list[float] = []
     with source:
         for i in range(frames + WARMUP):

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import cv2
+import numpy as np
 
 from edge.hotlist.matcher import Matcher
 from edge.records import Frame, Hit, HitDecided, ReadDecided
@@ -33,7 +34,7 @@ from edge.track.tracking import Track, Tracker
 from edge.track.voting import Vote
 from edge.updates.readers import ActiveModels, ReaderHolder
 from edge.vision.motion import MotionGate
-from edge.vision.reader import PlateReader, crop
+from edge.vision.reader import PlateReader, PlateResult, crop
 
 if TYPE_CHECKING:
     from edge.config import Config
@@ -66,6 +67,9 @@ class PipelineSettings:
 
 
 Emit = Callable[[HitDecided | ReadDecided], None]
+# Each frame, its grey picture and the plates read on it, for the live page
+# (edge.live.holder.FrameHolder.offer): called in the pipeline's thread, so it must return at once.
+OnFrame = Callable[[Frame, np.ndarray, list[PlateResult]], None]
 
 
 class Pipeline:
@@ -79,6 +83,7 @@ class Pipeline:
         settings: PipelineSettings,
         emit: Emit,
         counters: Counters,
+        on_frame: OnFrame | None = None,
     ):
         self.readers = (
             reader if isinstance(reader, ReaderHolder) else ReaderHolder(ActiveModels(reader, None))
@@ -86,6 +91,7 @@ class Pipeline:
         self._active = self.readers.current
         self.gate, self.tracker, self.matcher = gate, tracker, matcher
         self.context, self.settings, self.emit, self.counters = context, settings, emit, counters
+        self.on_frame = on_frame
         self._taken: dict[int, float] = {}  # frame index → when capture took it (monotonic)
         self._decided: deque[tuple[str, float]] = deque(maxlen=64)  # (vrm, last seen)
         self._hits: deque[tuple[str, Track]] = deque(maxlen=64)  # (vrm, the track hit)
@@ -98,7 +104,8 @@ class Pipeline:
         image = frame.image
         if image.ndim == 3:
             image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-        results, crops = [], []
+        results: list[PlateResult] = []
+        crops = []
         active = self.readers.current  # one reader for the whole frame
         if active is not self._active:
             self._take_over(active, frame)
@@ -109,6 +116,8 @@ class Pipeline:
             crops = [crop(image, r.detection.box) if r.crop is None else r.crop for r in results]
             self.counters.plates_seen += len(results)
             self.counters.plate_confidence_sum += sum(r.text.confidence for r in results)
+        if self.on_frame is not None:
+            self.on_frame(frame, image, results)
         for track in self.tracker.observe(frame, results, crops):
             self._maybe_hit(track, frame)
         for track in self.tracker.due(frame.monotonic_s):

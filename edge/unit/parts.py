@@ -1,5 +1,6 @@
 """The stages of a running unit, built and wired to each other (`Unit.build_stages`): the writer,
-the publisher, the pipeline, capture, and the health reporter and supervisor that watch them.
+the publisher, the pipeline, capture, the health reporter and supervisor that watch them, and
+the live aiming page the pipeline hands its frames to (edge.live).
 
 A part of `edge.unit.service.Unit`, kept apart so the unit's steps read in one screen: what is
 declared here is opened by the steps before (`open_store`, `start_hotlists`, `load_models`).
@@ -20,7 +21,10 @@ from edge.config import Config
 from edge.hotlist.index import IndexHolder
 from edge.hotlist.matcher import Matcher
 from edge.hotlist.sync import HotlistSync
-from edge.records import Frame
+from edge.live.control import control_path
+from edge.live.holder import FrameHolder
+from edge.live.page import LivePage, LiveSettings
+from edge.records import Frame, HitDecided, ReadDecided
 from edge.stages import Counters, Stage
 from edge.store.writer import StoreSettings, StoreWriter
 from edge.track.pipeline import Pipeline, PipelineSettings
@@ -56,6 +60,7 @@ class UnitParts:
     clock: ClockState
     retry: threading.Event
     health_now: threading.Event
+    live_requested: threading.Event
     store_path: Path
     health_conn: sqlite3.Connection
     source: FrameSource
@@ -75,6 +80,8 @@ class UnitParts:
     capture: Capture
     health: HealthReporter
     supervisor: Supervisor
+    live_holder: FrameHolder
+    live: LivePage
 
     def build_stages(self) -> None:
         """Downstream first: writer ← publisher ← pipeline ← capture; then health and the
@@ -95,6 +102,7 @@ class UnitParts:
             on_release=self._release_store,
         )
         self.frames: queue.Queue[tuple[Frame, float] | None] = queue.Queue(maxsize=2)
+        self.live_holder = FrameHolder()
         self.pipeline = self._pipeline()
         self.capture = Capture(
             self.source,
@@ -117,6 +125,16 @@ class UnitParts:
             lambda elapsed: status_text(self.counters, self.publisher, elapsed),
             self.status_every,
             self.health_now,
+        )
+        self.live = LivePage(
+            LiveSettings.from_config(self.config),
+            self.live_holder,
+            self.counters,
+            self.stop_event,
+            control_path(Path(self.config.health.status_file)),
+            self.live_requested,
+            source_status=self.source.status,
+            health=lambda: self.status_file.last,
         )
 
     def _publisher(self) -> Publisher:
@@ -148,9 +166,15 @@ class UnitParts:
             self.matcher,
             ReadContext.from_config(config, self.models.holder.current.reader.model_versions),
             PipelineSettings.from_config(config),
-            emit=self.writer.submit,
+            emit=self._emit,
             counters=self.counters,
+            on_frame=self.live_holder.offer,
         )
+
+    def _emit(self, event: HitDecided | ReadDecided) -> None:
+        self.writer.submit(event)
+        if isinstance(event, ReadDecided):
+            self.live_holder.offer_read(event)  # the page's "last reads" (only while served)
 
     def _health(self) -> HealthReporter:
         return HealthReporter(

@@ -8,7 +8,8 @@
 
 Start: source checked → store → hotlists (index loaded, MQTT sync started) → models (the model
 store's current version, else the previous, else the base: edge.updates) → writer
-→ publisher → the MQTT connection → pipeline → camera and capture → READY. The publisher, the
+→ publisher → the MQTT connection → pipeline → the live page (edge.live: open now when
+`live.enabled`, else on `anpr-edge camera live`) → camera and capture → READY. The publisher, the
 command desk and the hotlist sync share the unit's one MQTT connection (edge.uplink), which
 connects once all of them are there to see its first CONNACK. The main thread then supervises: the
 status line, health every `health.interval_s`, the systemd watchdog (fed only while every stage
@@ -18,7 +19,8 @@ commits them → the publisher sends what it can in a few seconds and says `offl
 closes the store → the hotlist sync stops → the connection disconnects. Whatever was not
 delivered stays in the outbox for the next start.
 
-The status file (`health.status_file`, for `anpr-edge status`) says "starting" from the moment
+The live page closes first on the way out. The status file (`health.status_file`, for
+`anpr-edge status`) says "starting" from the moment
 SIGUSR1 is handled (`anpr-edge outbox --retry-now`: retry delivery now), "running" every few
 seconds, "stopping" and finally "stopped", however the run ends.
 """
@@ -26,6 +28,7 @@ seconds, "stopping" and finally "stopped", however the run ends.
 from __future__ import annotations
 
 import logging
+import signal
 import sqlite3
 import sys
 import threading
@@ -54,7 +57,7 @@ from edge.unit.console import StatusLine
 from edge.unit.health import ClockState
 from edge.unit.notify import Notifier
 from edge.unit.parts import UnitParts
-from edge.unit.signals import retry_on_sigusr1, signals_stop
+from edge.unit.signals import flag_on_signal, signals_stop
 from edge.unit.status import STATUS_FILE_S, StatusFile, bare_status
 from edge.unit.storewait import open_when_possible
 from edge.unit.summary import run_summary
@@ -103,6 +106,7 @@ class Unit(UnitParts):
         self.clock = ClockState()
         self.retry = threading.Event()  # SIGUSR1: the publisher skips its back-off once
         self.health_now = threading.Event()  # a `health` command from the centre
+        self.live_requested = threading.Event()  # SIGUSR2: `anpr-edge camera live`
         self.status_file = StatusFile(Path(config.health.status_file))
         self.status_every = min(config.health.interval_s, STATUS_FILE_S)
         self.store_path = Path(config.storage.path)
@@ -111,7 +115,10 @@ class Unit(UnitParts):
 
     def run(self) -> dict[str, Any]:
         """Run until stopped; returns the run's summary (exit code under "exit_code")."""
-        self.restore_sigusr1 = retry_on_sigusr1(self.retry)
+        self.restore_signals = [
+            flag_on_signal(signal.SIGUSR1, self.retry),
+            flag_on_signal(signal.SIGUSR2, self.live_requested),
+        ]
         self.status_file.write(self._bare("starting"))
         log.info("anpr-edge %s starting: unit %s", __version__, self.config.unit.id)
         self.notifier.status("starting")
@@ -125,6 +132,7 @@ class Unit(UnitParts):
         self.start_remote_config()
         self.build_stages()
         self.start()
+        self.start_live_page()
         started = time.monotonic()
         try:
             self.supervise(started)
@@ -228,6 +236,12 @@ class Unit(UnitParts):
         self.models.updater.start()
         self.config_updates.start()
 
+    def start_live_page(self) -> None:
+        """Its own thread, which opens the page now (`live.enabled`) or when asked (SIGUSR2),
+        and closes it when its time is up or the unit stops; the pipeline hands it frames only
+        while a page watches."""
+        self.live.start()
+
     def supervise(self, started: float) -> None:
         """Open the camera, capture into the pipeline, and watch until the stop event."""
         stop, source = self.stop_event, self.source
@@ -248,6 +262,7 @@ class Unit(UnitParts):
         """The orderly stop, upstream first, so nothing decided is lost (also when the camera
         failed to open); returns the final health figures."""
         self.stop_event.set()
+        self.live.stop()
         self.threads["pipeline"].join(JOIN_S)
         _wait(self.writer.idle, JOIN_S)
         self.publisher.close(PUBLISH_ON_STOP_S)
@@ -257,7 +272,8 @@ class Unit(UnitParts):
         final = self.health.snapshot()  # after the writer has marked the last deliveries
         stopped = self._status("stopped")
         self.status_file.write({**stopped, "stopped_at": stopped["at"]})
-        self.restore_sigusr1()
+        for restore in self.restore_signals:
+            restore()
         self.sync.join(JOIN_S)
         self.models.updater.join(JOIN_S)
         self.config_updates.join(JOIN_S)

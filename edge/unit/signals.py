@@ -4,8 +4,9 @@ the unit in another thread get none).
 - SIGTERM, SIGINT: an orderly stop (`stop` set); a second one is not caught, so Ctrl-C twice
   ends a stop that takes too long.
 - SIGUSR1 (`anpr-edge outbox --retry-now`): `retry` set, nothing else; the publisher acts on it
-  in its own thread (a handler must not take locks another thread may hold). Installed before
-  the status file names the pid, since SIGUSR1's default action would end the process.
+  in its own thread (a handler must not take locks another thread may hold). SIGUSR2 (`anpr-edge
+  camera live`): the live page's request flag set, the same way (edge.live.page). Both are
+  installed before the status file names the pid, since their default action ends the process.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from contextlib import contextmanager
 log = logging.getLogger(__name__)
 
 
-def retry_on_sigusr1(retry: threading.Event) -> Callable[[], object]:
-    """Install the handler; returns what restores the previous one."""
+def flag_on_signal(signum: signal.Signals, flag: threading.Event) -> Callable[[], object]:
+    """Install a handler that sets `flag`; returns what restores the previous one."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
-    previous = signal.signal(signal.SIGUSR1, lambda _signum, _frame: retry.set())
-    return lambda: signal.signal(signal.SIGUSR1, previous or signal.SIG_DFL)
+    previous = signal.signal(signum, lambda _signum, _frame: flag.set())
+    return lambda: signal.signal(signum, previous or signal.SIG_DFL)
 
 
 @contextmanager

@@ -81,8 +81,10 @@ class StatusFile:
         self.path = path
         self.failing = False
         self.folder_checked = False
+        self.last: dict[str, Any] | None = None  # the last document written (the live page)
 
     def write(self, payload: dict[str, Any]) -> None:
+        self.last = payload
         if not self.folder_checked:  # a folder that already existed may be open to all
             narrow_private_folder(self.path.parent, "the status file", STATUS_FOLDER_MODE)
             self.folder_checked = True
@@ -231,8 +233,15 @@ def request_retry(state: ServiceState) -> None:
     """Ask the running service to retry delivery now (SIGUSR1; see edge.unit.service)."""
     if not state.running or state.pid is None:
         raise RuntimeFailure(f"{state.detail}; nothing to retry")
+    signal_service(state, signal.SIGUSR1, "retry")
+
+
+def signal_service(state: ServiceState, signum: signal.Signals, what: str) -> None:
+    """Send the running service (as judged from its status file) a signal asking it to `what`."""
+    if not state.running or state.pid is None:
+        raise RuntimeFailure(f"{state.detail}: cannot ask it to {what}")
     try:
-        os.kill(state.pid, signal.SIGUSR1)
+        os.kill(state.pid, signum)
     except PermissionError as exc:
         raise RuntimeFailure(
             f"not allowed to signal the service (pid {state.pid}): run as its user or with sudo"

@@ -253,3 +253,13 @@ def test_camera_test_reports_a_source_that_cannot_open(tmp_path):
     result = anpr("camera", "test", "--seconds", "1", "--config", str(config), env=DEMO_ENV)
     assert result.returncode == 2  # a bad camera.uri is bad input
     assert "not a folder of images" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_camera_live_without_a_running_unit_says_so(tmp_path):
+    """The page comes from the running unit: with none, exit 1 and one plain line."""
+    config = camera_config(tmp_path, 'source = "synthetic"')
+    result = anpr("camera", "live", "--config", str(config))
+    assert result.returncode == 1
+    assert "anpr-edge is not running" in result.stderr
+    assert "cannot ask it to open the live page" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -66,7 +66,7 @@ def test_bash_accepts_the_script(script):
     [
         ("anpr-edge ca", ["camera"]),
         ("anpr-edge se", ["selftest"]),
-        ("anpr-edge camera ", ["snapshot", "test"]),
+        ("anpr-edge camera ", ["live", "snapshot", "test"]),
         ("anpr-edge camera snapshot --ov", ["--overlay"]),
         ("anpr-edge camera test --", ["--help", "--seconds", "--config", "--source", "--json"]),
         ("anpr-edge selftest --config /etc/anpr-edge/unit.toml --sk", ["--skip-broker"]),

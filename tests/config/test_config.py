@@ -65,6 +65,8 @@ def test_minimal_file_gets_pi5_defaults(tmp_path):
     assert config.camera.resolution == (1456, 1088)
     assert config.mqtt_client_id == "u1"  # the unit id: the certificate's CN
     assert config.recognition.region == "gb"
+    # the live aiming page: off, and on loopback when switched on
+    assert config.live.enabled is False and config.live.bind == "127.0.0.1"
 
 
 def test_config_env_variable_selects_the_file(tmp_path, monkeypatch):
@@ -173,6 +175,30 @@ BAD_INPUTS = [
         "camera.fps",
         "got true; expected a number",
         id="bool-for-number",
+    ),
+    pytest.param(
+        ("[unit]", '[live]\nbind = "localhost"\n[unit]'),
+        "live.bind",
+        "got 'localhost'; expected an IP address",
+        id="live-bind-not-an-address",
+    ),
+    pytest.param(
+        ("[unit]", "[live]\nport = 80\n[unit]"),
+        "live.port",
+        "got 80; expected a value ≥ 1024",
+        id="live-port-privileged",
+    ),
+    pytest.param(
+        ("[unit]", "[live]\nmax_fps = 60.0\n[unit]"),
+        "live.max_fps",
+        "got 60.0; expected a value ≤ 15",
+        id="live-fps-too-high",
+    ),
+    pytest.param(
+        ("[unit]", "[live]\nenable = true\n[unit]"),
+        "live.enable",
+        "unknown key",
+        id="live-unknown-key",
     ),
     pytest.param(
         ("[unit]", "unit = 3\n[unitx]"), "unit", "got 3; expected a table", id="scalar-for-table"
