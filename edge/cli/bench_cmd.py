@@ -46,19 +46,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     hotlist.add_argument("--seed", type=int, default=1)
     live = add_command(stages, "live", run_live, with_config=True, with_json=True)
-    live.add_argument("--frames", type=int, default=150, help="frames per state per round (150)")
-    live.add_argument("--rounds", type=int, default=6, help="rounds of the three states (6)")
     live.add_argument(
         "--max-fps",
         type=float,
         metavar="F",
         help="frames a second the client asks for (default: live.max_fps of the config)",
     )
+    live.add_argument("--frames", type=int, default=150, help="frames per state per round (150)")
+    live.add_argument("--rounds", type=int, default=6, help="rounds of the three states (6)")
 
 
 def run_live(args: argparse.Namespace) -> int:
     """the pipeline's frames per second with the live aiming page off, open and watched by a client
-    (its cost: at most 5 %% while watched, nothing otherwise)
+    (its cost: at most 5 percent while watched, nothing otherwise)
 
     Example:
         anpr-edge bench live --json
