@@ -72,6 +72,15 @@ recogniser_real() {
     --samples 40000 --row-samples 8000 --row-share 0.12 --real "$REAL_DATA/train" \
     --real-share 0.25 --real-valid "$REAL_DATA/valid" --steps 1200 --eval-every 400 \
     --threads 1 --workers 1 --version 2.2.0 2>&1 | tee $RUNS/recogniser_real_ft_frozen.log
+  # the bundled 2.3.0 (session 5): 2.2.0 fine-tuned the same way on the real set v2
+  # (REAL_DATA=/work/data/real-train-v2), 1000 steps at lr 3e-4, 30 % real
+  INIT23=$RUNS/bundled_2.2.0/recogniser.weights.h5
+  mkdir -p $RUNS/bundled_2.2.0
+  [ -f $INIT23 ] || $T training.tflite_weights edge/models/recogniser.tflite $INIT23
+  nice -n 19 $T training.recogniser --out $RUNS/candidates_rec230 --workdir $RUNS/recogniser_230 \
+    --init $INIT23 --freeze-bn --lr 3e-4 --samples 40000 --row-samples 8000 --row-share 0.12 \
+    --real "$REAL_DATA/train" --real-share 0.3 --real-valid "$REAL_DATA/valid" --steps 1000 \
+    --eval-every 500 --threads 1 --workers 1 --version 2.3.0 2>&1 | tee $RUNS/recogniser_230.log
 }
 
 detector_real() {
