@@ -49,7 +49,7 @@ class Track:
     hit_vrm: str | None = None  # set once a hit was raised for this vehicle
     clock_synced: bool = False  # of the latest frame
     _vote: Vote | None = None
-    _voted_frames: int = -1
+    _voted: tuple[int, int | None] = (-1, None)
 
     @property
     def first(self) -> PlateObservation:
@@ -60,11 +60,12 @@ class Track:
         return self.observations[-1]
 
     def vote(self, region: str) -> Vote | None:
-        if self.hit_vrm is not None:  # the hit's length is settled (edge.track.pipeline)
-            return vote([o.text for o in self.observations], region, len(self.hit_vrm))
-        if self._voted_frames != len(self.observations):  # cached per observation count
-            self._vote = vote([o.text for o in self.observations], region)
-            self._voted_frames = len(self.observations)
+        # once a hit has gone out its length is settled (edge.track.pipeline)
+        length = None if self.hit_vrm is None else len(self.hit_vrm)
+        key = (len(self.observations), length)
+        if self._voted != key:  # cached per observation count and length
+            self._vote = vote([o.text for o in self.observations], region, length)
+            self._voted = key
         return self._vote
 
     def predict(self, monotonic_s: float) -> tuple[float, float, float]:
