@@ -48,6 +48,24 @@ else
   echo "hit in its outbox (var/anpr.db) and keeps trying to connect: that is what it does at the"
   echo "roadside when the link is down."
 fi
+# The centre: a unit counts a read delivered only once a subscriber has it (an MQTT 5 PUBACK
+# saying "no matching subscribers" keeps it owed), so the demo stands a subscriber in for the
+# force's consumers; what it receives goes to var/centre.log.
+centre_pid=""
+if [ -n "$broker_pid" ] || (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null; then
+  if sub_bin=$(command -v mosquitto_sub); then
+    "$sub_bin" -V mqttv5 -h 127.0.0.1 -p $PORT -q 1 -i anpr-demo-centre \
+      -t 'anpr/v1/units/+/reads' -t 'anpr/v1/units/+/hits' -F '%t %p' > var/centre.log &
+    centre_pid=$!
+    echo "centre: a stand-in subscriber writes what the centre receives to var/centre.log"
+  else
+    echo "centre: none (mosquitto_sub is not installed): the unit keeps its reads owed"
+  fi
+fi
+cleanup() {
+  if [ -n "$centre_pid" ]; then kill "$centre_pid" 2>/dev/null || true; fi
+  if [ -n "$broker_pid" ]; then kill "$broker_pid" 2>/dev/null || true; fi
+}
 echo
 
 $BIN/anpr-edge run --config "$CONFIG" --duration "$SECONDS_TO_RUN"

@@ -111,6 +111,7 @@ def figures(doc: dict[str, Any]) -> list[tuple[str, str]]:
         (
             "broker",
             ("connected" if broker.get("connected") else "NOT connected (buffering)")
+            + ("" if broker.get("centre_listening", True) else ", NO SUBSCRIBER at the centre")
             + f"; {broker.get('in_flight', 0)} in flight; last delivery "
             + _when(doc.get("last_delivered_at")),
         ),

@@ -37,10 +37,11 @@ class InFlight:
         """(kind, number) of every record in flight: the send order skips them."""
         return {(item.kind, item.no) for item, _ in self.messages.values()}
 
-    def fill(self, order: SendOrder, send: Send) -> None:
-        """Hits first, then reads up to the reserve, until the window is full or nothing is
-        owed; an item paho would not take goes back to `order` (and the filling stops)."""
-        while len(self.messages) < self.window:
+    def fill(self, order: SendOrder, send: Send, room: int | None = None) -> None:
+        """Hits first, then reads up to the reserve, until the window (or `room`, when less:
+        edge.uplink.audience) is full or nothing is owed; an item paho would not take goes
+        back to `order` (and the filling stops)."""
+        while len(self.messages) < min(self.window, self.window if room is None else room):
             item = order.next_hit()
             if item is None:
                 if len(self.messages) >= self.window - self.hit_reserve:

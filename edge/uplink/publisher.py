@@ -18,6 +18,8 @@
   disconnected, paho's network thread (asleep in a back-off of up to 15 s) is stopped and started
   again with the back-off reset, so it tries within about 2 s; when connected, a resync put off
   after a refusal happens at once.
+- **Heard, not only acknowledged.** A PUBACK saying no subscriber matched (MQTT 5 reason 0x10)
+  leaves the message owed and holds sending until a probe is heard (edge.uplink.audience).
 - **Status.** `online` (retained) on every connection; `offline` (retained) as the last will
   and on an orderly stop. Health goes out at QoS 0 when connected.
 """
@@ -41,6 +43,7 @@ from edge.store.database import open_database
 from edge.store.reads import Kind, OutboxItem, ReadStore
 from edge.times import utc_now
 from edge.uplink import events as ev
+from edge.uplink.audience import NO_MATCHING_SUBSCRIBERS, Audience
 from edge.uplink.broker_side import BrokerSide
 from edge.uplink.commands import Command, CommandDesk, Rejected
 from edge.uplink.connection import Connection, shared
@@ -83,6 +86,7 @@ class Publisher(BrokerSide):
         self._restarting: threading.Thread | None = None
         self.connected = False
         self.inflight = InFlight(window, hit_reserve)
+        self.audience = Audience()
         # the run's figures (edge.unit.summary)
         self.hit_latency_ms = self.inflight.hit_latency_ms
         self.hit_decision_ms = self.inflight.hit_decision_ms
@@ -148,6 +152,8 @@ class Publisher(BrokerSide):
             "connected": self.connected,
             "in_flight": len(self.inflight),
             "hits_waiting": self.order.hits_waiting if self.order else 0,
+            "centre_listening": self.audience.listening,
+            "unheard": self.audience.unheard_total,
         }
 
     # --- the stage's thread ----------------------------------------------------------------
@@ -169,7 +175,8 @@ class Publisher(BrokerSide):
                     if self._resync_at is not None and time.monotonic() >= self._resync_at:
                         self._resync()
                     self._resend_stale(self.order)
-                    self.inflight.fill(self.order, self._send)
+                    room = self.audience.room(self.inflight.window)
+                    self.inflight.fill(self.order, self._send, room)
             self._say_offline()
         finally:
             if self._restarting is not None:
@@ -266,6 +273,10 @@ class Publisher(BrokerSide):
             log.error("broker refused %s %s: %s; retrying later", item.kind, item.read_id, reason)
             self._resync_at = time.monotonic() + RESYNC_AFTER_REFUSAL_S
             return
+        if reason.value == NO_MATCHING_SUBSCRIBERS:
+            self._unheard(item)
+            return
+        self.audience.heard()
         self.on_delivered(item.kind, item.no)
         self.counters.last_delivered_at = time.time()
         if item.kind == "hit":
@@ -273,6 +284,12 @@ class Publisher(BrokerSide):
             self.inflight.delivered_hit(item)
         else:
             self.counters.delivered_reads += 1
+
+    def _unheard(self, item: OutboxItem) -> None:
+        """No subscriber at the centre: `item` stays owed, sending waits for a probe."""
+        if self.order is not None:
+            self.order.again(item)
+        self.audience.unheard(f"{item.kind} {item.read_id}")
 
     def _resend_stale(self, order: SendOrder) -> None:
         for item, waited in self.inflight.stale():

@@ -30,7 +30,13 @@ def reporter(folder: Path, counters: Counters | None = None) -> HealthReporter:
         extra=lambda: {
             "motion_ratio": 0.4,
             "hotlists": {"national": 412, "local": 7},
-            "broker": {"connected": False, "in_flight": 0, "hits_waiting": 0},
+            "broker": {
+                "connected": False,
+                "in_flight": 0,
+                "hits_waiting": 0,
+                "centre_listening": True,
+                "unheard": 0,
+            },
             "source": dict(PICAMERA),
         },
     )
