@@ -173,10 +173,17 @@ def stall(fleet: Fleet, seconds: float, timeout_s: float) -> dict:
     }
 
 
-def outage(fleet: Fleet, seconds: float, timeout_s: float) -> dict:
+def outage(
+    fleet: Fleet, seconds: float, timeout_s: float, consumers_late_s: float = 0.0
+) -> dict:
     """The broker stops (SIGTERM: it saves its sessions) for `seconds` while the units go on
-    reading; then it starts again and every unit reconnects at once (the reconnect storm)."""
+    reading; then it starts again and every unit reconnects at once (the reconnect storm).
+    `consumers_late_s`: the consumers are held (SIGSTOP) over the restart and go on that long
+    after it, so the units come back to a broker with no shared subscription yet (Mosquitto 2.0
+    does not restore them): what they send meanwhile must stay owed, not be lost."""
     broker = fleet.centre.broker
+    if consumers_late_s:
+        fleet.centre.pause_consumers(True)
     broker.stop()
     time.sleep(seconds)
     backlog = fleet.totals()
@@ -184,6 +191,9 @@ def outage(fleet: Fleet, seconds: float, timeout_s: float) -> dict:
     broker.start()
     cpu0 = broker.cpu_s()
     n = fleet.options.units
+    if consumers_late_s:
+        time.sleep(consumers_late_s)
+        fleet.centre.pause_consumers(False)
     connected = wait_for(lambda: fleet.totals()["connected"] == n, timeout_s, 0.5)
     drained = wait_for(lambda: fleet.totals()["owed"] == 0, timeout_s, 0.5)
     span = time.monotonic() - t_up
