@@ -76,6 +76,11 @@ class Audience:
         self.unheard_now = 0
         self._hold_until, self._wait_s = None, self.first_wait_s
 
+    def probe_now(self) -> None:
+        """A retry was asked for (`anpr-edge outbox --retry-now`): probe at once."""
+        if self._hold_until is not None:
+            self._hold_until = min(self._hold_until, self.clock())
+
     def room(self, window: int) -> int:
         """How many messages may be in flight now: the window while heard, none while holding,
         one (the probe) once the wait is over."""

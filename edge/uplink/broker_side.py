@@ -17,6 +17,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from edge.mqtt import BrokerSettings
 from edge.times import utc_now
 from edge.tls_check import explain_tls_failure
+from edge.uplink.audience import Audience
 from edge.uplink.connection import Connection
 from edge.uplink.inflight import InFlight
 from edge.uplink.payloads import encode, status_payload
@@ -34,6 +35,7 @@ class BrokerSide:
     topics: Topics
     versions: Callable[[], dict[str, Any]]
     inflight: InFlight
+    audience: Audience
     connected: bool
     _told_unreachable: bool
     _restarting: threading.Thread | None
@@ -99,6 +101,7 @@ class BrokerSide:
             log.info("retry requested: connected; sending what is owed")
             if self._resync_at is not None:
                 self._resync_at = time.monotonic()  # skip the wait after a refusal
+            self.audience.probe_now()  # and the wait for a subscriber
             return
         if self._restarting is not None and self._restarting.is_alive():
             return  # a retry is under way

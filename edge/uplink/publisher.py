@@ -17,7 +17,7 @@
 - **Retry now.** `retry` (set by SIGUSR1: `anpr-edge outbox --retry-now`) skips the waits: while
   disconnected, paho's network thread (asleep in a back-off of up to 15 s) is stopped and started
   again with the back-off reset, so it tries within about 2 s; when connected, a resync put off
-  after a refusal happens at once.
+  after a refusal, or a probe for a subscriber, happens at once.
 - **Heard, not only acknowledged.** A PUBACK saying no subscriber matched (MQTT 5 reason 0x10)
   leaves the message owed and holds sending until a probe is heard (edge.uplink.audience).
 - **Status.** `online` (retained) on every connection; `offline` (retained) as the last will

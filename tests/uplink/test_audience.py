@@ -60,3 +60,11 @@ def test_the_first_message_heard_ends_the_hold_and_the_waits_start_again(caplog)
     audience.unheard("read r9")
     clock.now += 1.0
     assert audience.room(32) == 1  # the first wait again, not the longest
+
+
+def test_a_retry_asked_for_probes_at_once() -> None:
+    clock = Clock()
+    audience = Audience(1.0, 8.0, clock)
+    audience.unheard("read r1")
+    audience.probe_now()
+    assert audience.room(32) == 1 and not audience.listening

@@ -173,9 +173,7 @@ def stall(fleet: Fleet, seconds: float, timeout_s: float) -> dict:
     }
 
 
-def outage(
-    fleet: Fleet, seconds: float, timeout_s: float, consumers_late_s: float = 0.0
-) -> dict:
+def outage(fleet: Fleet, seconds: float, timeout_s: float, consumers_late_s: float = 0.0) -> dict:
     """The broker stops (SIGTERM: it saves its sessions) for `seconds` while the units go on
     reading; then it starts again and every unit reconnects at once (the reconnect storm).
     `consumers_late_s`: the consumers are held (SIGSTOP) over the restart and go on that long
