@@ -12,10 +12,13 @@ aligned).
 Writes `OUT/labels.csv` (DESIGN §1 columns, `file` an absolute path into the real set): every
 plate of the train split that has text, then the new teacher rows, marked in `text_source`.
 Used with `training.recogniser --real OUT`. Only ever run on a train split: a held-out or valid
-split is never labelled for training.
+split is never labelled for training. Every new text in a UK dated format was checked by eye on
+a contact sheet; those found wrong or unreadable are listed in `--reject`
+(training/data/distil-rejected.csv: 20 of 209 in session 6, most an EU band's letter read as
+the first character, or a plate too blurred to tell) and left out.
 
     .venv-train/bin/python -m training.teacher_labels /work/data/real-train-v2/train \
-        /work/data/real-train-v2-distil
+        /work/data/real-train-v2-distil --reject training/data/distil-rejected.csv
 """
 
 from __future__ import annotations
@@ -33,9 +36,18 @@ from training.real_data import Box, Teacher, valid_text
 COLUMNS = ["file", "plate_text", "x", "y", "w", "h", "country", "text_source", "confidence"]
 
 
-def label(folder: Path, out: Path, min_prob: float) -> Counter:
+def rejected(path: Path | None) -> set[tuple[str, int, int, int, int]]:
+    """(file, x, y, w, h) of the boxes whose teacher text a person found wrong."""
+    if path is None:
+        return set()
+    with open(path, newline="") as f:
+        return {(r["file"], *(int(r[k]) for k in ("x", "y", "w", "h"))) for r in csv.DictReader(f)}
+
+
+def label(folder: Path, out: Path, min_prob: float, reject: Path | None = None) -> Counter:
     if folder.name != "train":
         raise SystemExit(f"{folder}: distillation labels are made for a train split only")
+    refused = rejected(reject)
     with open(folder / "labels.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     teacher = Teacher()
@@ -58,7 +70,9 @@ def label(folder: Path, out: Path, min_prob: float) -> Counter:
         box = Box(*(int(float(row[k])) for k in ("x", "y", "w", "h")))
         text, lowest, _ = teacher.read_plate(image, box)
         ok, country = valid_text(text, row["country"]) if text else (False, "")
-        if not text:
+        if (row["file"], box.x, box.y, box.w, box.h) in refused:
+            counts["rejected by eye"] += 1
+        elif not text:
             counts["no text read"] += 1
         elif not ok:
             counts["not a plate format"] += 1
@@ -91,8 +105,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("folder", type=Path, help="a real set's train split (labels.csv)")
     parser.add_argument("out", type=Path, help="folder for the labels.csv with teacher rows")
     parser.add_argument("--min-prob", type=float, default=0.5, help="lowest character prob.")
+    parser.add_argument("--reject", type=Path, help="CSV of boxes whose text was found wrong")
     args = parser.parse_args(argv)
-    label(args.folder, args.out, args.min_prob)
+    label(args.folder, args.out, args.min_prob, args.reject)
 
 
 if __name__ == "__main__":
