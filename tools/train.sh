@@ -81,6 +81,18 @@ recogniser_real() {
     --init $INIT23 --freeze-bn --lr 3e-4 --samples 40000 --row-samples 8000 --row-share 0.12 \
     --real "$REAL_DATA/train" --real-share 0.3 --real-valid "$REAL_DATA/valid" --steps 1000 \
     --eval-every 500 --threads 1 --workers 1 --version 2.3.0 2>&1 | tee $RUNS/recogniser_230.log
+  # session 6: distillation. The teacher reads the train split's boxes that have no text at a
+  # lower bar (training/teacher_labels.py: lowest character probability 0.5, the country's
+  # format, UK texts checked by eye, the rejected ones listed); 2.3.0 fine-tuned on them and the
+  # set's own texts, 35 % real, into candidates_rec240
+  DISTIL=${DISTIL_DATA:-$REAL_DATA-distil}
+  $T training.teacher_labels "$REAL_DATA/train" "$DISTIL" \
+    --reject training/data/distil-rejected.csv 2>&1 | tee $RUNS/teacher_labels.log
+  nice -n 19 $T training.recogniser --out $RUNS/candidates_rec240 --workdir $RUNS/recogniser_240 \
+    --init $RUNS/recogniser_230/recogniser.weights.h5 --freeze-bn --lr 3e-4 --samples 40000 \
+    --row-samples 8000 --row-share 0.12 --real "$DISTIL" --real-share 0.35 \
+    --real-valid "$REAL_DATA/valid" --steps 1000 --eval-every 500 --threads 1 --workers 1 \
+    --version 2.4.0 2>&1 | tee $RUNS/recogniser_240.log
 }
 
 detector_real() {
@@ -103,6 +115,13 @@ detector_real() {
     --eval-every 400 --init $RUNS/detector_real/detector.weights.h5 --freeze-bn --lr 2e-4 \
     --real "$REAL_DATA/train" --real-share 0.2 --real-valid "$REAL_DATA/valid" --threads 1 \
     --workers 1 --version 1.2.0 2>&1 | tee $RUNS/detector_late.log
+  # session 6: real plates pasted into half the synthetic scenes (training.real_scenes.paste),
+  # 30 % real photos, 2000 steps from 1.2.0, into candidates_det_paste
+  nice -n 19 $T training.detector --out $RUNS/candidates_det_paste --workdir $RUNS/detector_paste \
+    --size 512x384 --region mixed --max-plate 160 --samples 6000 --seed 7 --steps 2000 \
+    --eval-every 500 --init $RUNS/detector_late/detector.weights.h5 --freeze-bn --lr 2e-4 \
+    --real "$REAL_DATA/train" --real-share 0.3 --paste-share 0.5 --real-valid "$REAL_DATA/valid" \
+    --threads 1 --workers 1 --version 1.3.0 2>&1 | tee $RUNS/detector_paste.log
 }
 
 case "$STAGE" in
