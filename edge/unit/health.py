@@ -146,6 +146,7 @@ class HealthReporter:
             "motion_ratio": round(extra.pop("motion_ratio", 0.0), 4),
             "reads": counters.reads,
             "hits": counters.hits,
+            "hit_reads_disagreeing": counters.hit_reads_disagreeing,
             "backlog": figures["backlog"],
             "delivered": {"reads": counters.delivered_reads, "hits": counters.delivered_hits},
             "hotlists": extra.pop("hotlists", {}),
