@@ -124,7 +124,9 @@ def test_an_apply_leaves_the_garbage_collector_as_it_found_it(unit, centre):
         gc.enable()
 
 
-def test_a_list_larger_than_a_hashing_chunk_is_indexed_whole_and_kept_on_refusal(unit, centre):
+def test_a_list_larger_than_a_hashing_chunk_is_indexed_whole_and_kept_on_refusal(
+    unit, centre, tmp_path
+):
     # the membership bits and plate lengths are computed a chunk of keys at a time (to bound
     # an apply's memory): a plate of its own length in the last chunk must still be found
     rows = [*(entry(f"A{i:06d}") for i in range(prefilter.CHUNK_KEYS + 999)), entry("ZZ9")]
@@ -136,8 +138,10 @@ def test_a_list_larger_than_a_hashing_chunk_is_indexed_whole_and_kept_on_refusal
     assert held.lookup_one(int(encode_many(["ZZ9"])[0])) == len(rows) - 1
 
     rows[-1] = entry("ZZ9", priority=9)  # refused on its last line, after every chunk
+    spooled = tmp_path / "national-2.bundle"  # given as a file, as the sync gives its spool's
+    spooled.write_bytes(centre.snapshot("national", 2, rows))
     with pytest.raises(BundleRejected) as caught:
-        unit.apply(centre.snapshot("national", 2, rows))
+        unit.apply(spooled)
     assert caught.value.reason == Reason.MALFORMED
     assert unit.holder.current.lists["national"] is held  # the last good list, untouched
     assert unit.store.get("national").version == 1
