@@ -72,7 +72,7 @@ real-data: setup  ## build the real training set (fetch + reserved check + teach
 
 .PHONY: fleet fleet-small
 
-fleet: setup  ## the fleet simulation: FLEET_UNITS (200) units, one Mosquitto, the centre into PostgreSQL; figures to var/fleet.json (~25 min on 2 cores)
+fleet: setup  ## the fleet simulation: FLEET_UNITS (200) units, one Mosquitto, the centre into PostgreSQL; figures to var/fleet.json (~40 min on 2 cores)
 	nice $(BIN)/python -m edge.devtools.fleet --units $(or $(FLEET_UNITS),200) --out $(or $(FLEET_OUT),var/fleet.json) $(FLEET_ARGS)
 
 fleet-small: setup  ## the same at 5 units with short scenarios (~2 min)

@@ -146,7 +146,8 @@ def run_hotlist(args: argparse.Namespace) -> int:
     )
     print(
         f"memory: {result['rss_mb']} MB resident ({result['rss_added_mb']} MB added by the "
-        f"apply; index arrays {result['index_mb']} MB; peak {result['peak_rss_mb']} MB)"
+        f"apply, at most {result['apply_peak_added_mb']} MB while applying; index arrays "
+        f"{result['index_mb']} MB; peak {result['peak_rss_mb']} MB)"
     )
     for key, label in (
         ("exact_us", "exact"),

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -122,12 +123,17 @@ class BundleApplier:
         self.counters = counters or ApplyCounters()
         self.progress = progress
 
-    def apply(self, data: bytes, *, topic: tuple[str, str] | None = None) -> Applied:
-        """Apply one bundle, or raise BundleRejected having changed nothing. `topic` is the
-        (list id, kind) of the MQTT topic it came on, which the payload must agree with."""
+    def apply(self, bundle: bytes | Path, *, topic: tuple[str, str] | None = None) -> Applied:
+        """Apply one bundle (its bytes, or the file holding them), or raise BundleRejected
+        having changed nothing. `topic` is the (list id, kind) of the MQTT topic it came on,
+        which the payload must agree with.
+
+        Given a file, the bundle's bytes are read here and let go once the signature has
+        checked out, so they are not held while the payload streams into the store: ~10 MB
+        at 1,000,000 entries, ~100 MB at 10,000,000 (the sync passes its spool file)."""
         started = time.monotonic()
         try:
-            applied = self._apply(data, topic, started)
+            applied = self._apply(bundle, topic, started)
         except BundleRejected as rejection:
             self.counters.rejected(rejection.reason)
             log.warning("hotlist bundle rejected: %s: %s", rejection.reason, rejection.detail)
@@ -144,8 +150,12 @@ class BundleApplier:
         )
         return applied
 
-    def _apply(self, data: bytes, topic: tuple[str, str] | None, started: float) -> Applied:
+    def _apply(
+        self, bundle: bytes | Path, topic: tuple[str, str] | None, started: float
+    ) -> Applied:
+        data = bundle.read_bytes() if isinstance(bundle, Path) else bundle
         signed = open_envelope(data, self.trusted, self.max_payload_bytes)
+        del data  # the caller's bytes stay theirs; bytes read from a file are freed here
         raw_header, blocks = read_lines(signed.payload, signed.compression, self.max_payload_bytes)
         header = check_header(raw_header)
         if self.lists is not None and header.list_id not in self.lists:

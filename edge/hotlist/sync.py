@@ -35,6 +35,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from edge.hotlist.apply import ApplyCounters, ApplyInterrupted, BundleApplier
 from edge.hotlist.bundle import envelope_limit
 from edge.hotlist.gaps import ListState, VersionGaps
+from edge.hotlist.heap import LARGE_BUNDLE_BYTES, give_back_freed_memory
 from edge.hotlist.index import IndexHolder
 from edge.hotlist.intake import SpoolIntake
 from edge.hotlist.loading import load_index
@@ -257,6 +258,8 @@ class HotlistSync(VersionGaps):
                 keep = self._failed(item)
             if not keep:
                 self.spool.remove(item)
+            if item.size >= LARGE_BUNDLE_BYTES:  # its bytes and transients are freed by now
+                give_back_freed_memory()
             return True
 
     def _failed(self, item: Spooled) -> bool:
@@ -295,7 +298,8 @@ class HotlistSync(VersionGaps):
             log.warning("hotlist spool: %s is no longer a configured list; dropped", item.list_id)
             return False
         try:
-            self.applier.apply(self.spool.read(item), topic=(item.list_id, item.kind))
+            # the file, not its bytes: the applier lets them go once the signature checked out
+            self.applier.apply(item.path, topic=(item.list_id, item.kind))
         except BundleRejected as rejection:
             if rejection.reason == Reason.BASE_MISMATCH:
                 held = self.holder.versions().get(item.list_id)

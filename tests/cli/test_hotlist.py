@@ -224,6 +224,7 @@ def test_bench_hotlist_prints_the_design_keys():
     for key in ("exact_us", "fuzzy_us"):
         assert out[key]["median"] > 0 and out[key]["p99"] >= out[key]["median"]
     assert out["apply_s"] >= 0 and out["rss_mb"] > 0
+    assert out["apply_peak_added_mb"] >= 0  # the apply's own peak (not NaN: it was measured)
     assert 0 <= out["false_hits"]["confusions"]["rate"] <= 1
     gated = out["false_hits"]["confusions_gated"]
     assert gated["sure_confidence"] == 0.99 and 0 <= gated["rate"] <= 1

@@ -6,11 +6,14 @@ must be stored at the centre exactly once."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 pytest.importorskip("psycopg", reason="psycopg (the centre extra) is not installed")
 
 from edge.devtools.fleet import scenarios
+from edge.devtools.fleet.fanout import fanout
 from edge.devtools.fleet.fleet import Fleet, FleetOptions
 from edge.devtools.postgres import find_bin
 from edge.devtools.processes import find_mosquitto
@@ -33,14 +36,16 @@ def run(fleet: Fleet, steps):
 
 
 def test_small_fleet_shared_consumers(tmp_path) -> None:
-    fleet = Fleet(tmp_path, FleetOptions(units=3, workers=1, rate=4.0, hit_share=0.2,
-                                         snapshot_units=2, pg_fsync=False))  # fmt: skip
-    steady, delta, snapshot, stall, final = run(fleet, [
+    # two worker processes sharing one apply slot: the bound must hold across processes
+    fleet = Fleet(tmp_path, FleetOptions(units=3, workers=2, rate=4.0, hit_share=0.2,
+                                         snapshot_units=3, apply_slots=1,
+                                         pg_fsync=False))  # fmt: skip
+    steady, delta, snapshot, statuses, stall, final = run(fleet, [
         lambda: scenarios.steady(fleet, 8.0, warmup_s=2.0),
-        lambda: scenarios.fanout(fleet, fleet.centre.delta("ops", 1, 2, 500, seed=5), "ops", 2,
-                                 UNITS, 60),
-        lambda: scenarios.fanout(fleet, fleet.centre.snapshot("national", 2, 5000, seed=6),
-                                 "national", 2, UNITS[:2], 60),
+        lambda: fanout(fleet, fleet.centre.delta("ops", 1, 2, 500, seed=5), "ops", 2, UNITS, 60),
+        lambda: fanout(fleet, fleet.centre.snapshot("national", 2, 20_000, seed=6),
+                       "national", 2, UNITS, 60),
+        fleet.statuses,
         lambda: scenarios.stall(fleet, 3.0, 60),
         lambda: scenarios.reconciliation(fleet, 60),
     ])  # fmt: skip
@@ -50,9 +55,23 @@ def test_small_fleet_shared_consumers(tmp_path) -> None:
     # 4 reads/s of ~4.5 KB each: tens of MB a day, not kilobytes and not gigabytes
     assert 20e6 < steady["uplink_bytes_per_unit_per_day"] < 1e10
     assert steady["broker_cpu_percent"] >= 0 and steady["broker_rss_mb"] > 0
-    for fan, units in ((delta, 3), (snapshot, 2)):
-        assert fan["complete"] and fan["applied_by"] == units, fan
-        assert fan["broker_bytes_sent"] >= units * fan["bundle_bytes"], fan
+    for fan in (delta, snapshot):
+        assert fan["complete"] and fan["applied_by"] == 3, fan
+        assert fan["broker_bytes_sent"] >= 3 * fan["bundle_bytes"], fan
+        assert fan["units_bytes_received_until_all_received"] >= 3 * fan["bundle_bytes"], fan
+        for name in ("received", "spooled", "apply_queued", "apply", "own"):
+            assert fan[f"{name}_s"]["n"] == 3, (name, fan)
+        # a unit's own figure is its spooling plus its apply, without the slot's queue
+        assert fan["own_s"]["max"] <= fan["applied_s"]["max"] + 0.25, fan
+    applies = sorted(
+        (a["started"], a["finished"])
+        for s in statuses
+        for a in s["applies"]
+        if a["list"] == "national" and a["version"] == 2
+    )
+    assert len(applies) == 3, "every unit applied the snapshot once"
+    for (_, finished), (started, _) in itertools.pairwise(applies):
+        assert started >= finished, "one slot: no two applies at once, across processes"
     assert stall["catch_up_s"] is not None and stall["ingest_rows_per_s"] > 0
     assert stall["hit_latency_store_to_centre_ms"] is None or \
         stall["hit_latency_store_to_centre_ms"]["max"] > 1000  # fmt: skip

@@ -10,7 +10,7 @@ import gc
 import numpy as np
 import pytest
 
-from edge.hotlist import bulk, payload
+from edge.hotlist import bulk, payload, prefilter
 from edge.hotlist.apply import BundleApplier
 from edge.hotlist.index import IndexHolder
 from edge.hotlist.keys import encode_many
@@ -122,3 +122,27 @@ def test_an_apply_leaves_the_garbage_collector_as_it_found_it(unit, centre):
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_list_larger_than_a_hashing_chunk_is_indexed_whole_and_kept_on_refusal(
+    unit, centre, tmp_path
+):
+    # the membership bits and plate lengths are computed a chunk of keys at a time (to bound
+    # an apply's memory): a plate of its own length in the last chunk must still be found
+    rows = [*(entry(f"A{i:06d}") for i in range(prefilter.CHUNK_KEYS + 999)), entry("ZZ9")]
+    assert unit.apply(centre.snapshot("national", 1, rows)).entries == len(rows)
+    held = unit.holder.current.lists["national"]
+    assert held.lengths == {3, 7}
+    assert held.membership is not None and held.membership.may_contain(held.columns.keys).all()
+    assert np.array_equal(held.columns.keys, encode_many(sorted(r[0] for r in rows)))
+    assert held.lookup_one(int(encode_many(["ZZ9"])[0])) == len(rows) - 1
+
+    rows[-1] = entry("ZZ9", priority=9)  # refused on its last line, after every chunk
+    spooled = tmp_path / "national-2.bundle"  # given as a file, as the sync gives its spool's
+    spooled.write_bytes(centre.snapshot("national", 2, rows))
+    with pytest.raises(BundleRejected) as caught:
+        unit.apply(spooled)
+    assert caught.value.reason == Reason.MALFORMED
+    assert unit.holder.current.lists["national"] is held  # the last good list, untouched
+    assert unit.store.get("national").version == 1
+    assert unit.store.get("national").entries == len(rows)

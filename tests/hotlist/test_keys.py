@@ -18,6 +18,7 @@ from edge.hotlist.keys import (
     encode_many,
     normalise_vrm,
 )
+from edge.hotlist.prefilter import CHUNK_KEYS
 from edge.plates.distance import levenshtein
 
 plates = st.text(alphabet=ALPHABET, min_size=1, max_size=10)
@@ -128,3 +129,11 @@ def test_edit_kind_tells_confusions_from_other_edits():
 def test_key_lengths():
     assert key_lengths(encode_many(["A", "AB12CDE", "ABCDEFGHIJ", "Z9"])) == {1, 2, 7, 10}
     assert key_lengths(np.zeros(0, np.int64)) == frozenset()
+
+
+def test_key_lengths_counts_every_chunk_of_a_long_array():
+    # computed a chunk at a time (edge.hotlist.prefilter.CHUNK_KEYS) to bound the temporaries
+    sevens = encode_many([f"A{i:06d}" for i in range(CHUNK_KEYS * 2)])
+    keys = np.concatenate([sevens, encode_many(["AB", "ABCDEFGHIJ"])])
+    assert key_lengths(keys) == {2, 7, 10}
+    assert key_lengths(keys[:CHUNK_KEYS]) == {7}

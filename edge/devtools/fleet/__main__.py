@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from . import scenarios
+from .fanout import fanout
 from .fleet import Fleet, FleetOptions
 
 
@@ -40,7 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     add("--steady-s", type=float, default=120.0)
     add("--delta-entries", type=int, default=10_000)
     add("--snapshot-entries", type=int, default=1_000_000)
-    add("--snapshot-units", type=int, default=20, help="units that take the large list")
+    add("--snapshot-units", type=int, help="units that take the large list (default: all)")
+    add("--apply-slots", type=int, default=os.cpu_count() or 1,
+        help="hotlist applies running at once over all units (default: one per CPU; 0: no "
+             "bound); a real unit applies on its own CPU")  # fmt: skip
     add("--stall-s", type=float, default=60.0)
     add("--outage-s", type=float, default=60.0)
     add("--consumers", type=int, default=2)
@@ -58,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
                            hit_share=args.hit_share,
                            consumers=1 if args.no_share else args.consumers,
                            share=not args.no_share,
-                           snapshot_units=min(args.snapshot_units, args.units))  # fmt: skip
+                           snapshot_units=args.units if args.snapshot_units is None
+                           else min(args.snapshot_units, args.units),
+                           apply_slots=max(args.apply_slots, 0))  # fmt: skip
     report: dict = {"options": vars(args) | {"workdir": None, "out": None},
                     "machine_start": machine()}  # fmt: skip
     started = time.monotonic()
@@ -91,12 +97,11 @@ def steps(fleet: Fleet, args, options: FleetOptions) -> list:
 
     def delta():
         bundle = fleet.centre.delta("ops", 1, 2, args.delta_entries, seed=5)
-        return scenarios.fanout(fleet, bundle, "ops", 2, units, wait)
+        return fanout(fleet, bundle, "ops", 2, units, wait)
 
     def snapshot():
         bundle = fleet.centre.snapshot("national", 2, args.snapshot_entries, seed=6)
-        return scenarios.fanout(fleet, bundle, "national", 2, units[: options.snapshot_units],
-                                wait)  # fmt: skip
+        return fanout(fleet, bundle, "national", 2, units[: options.snapshot_units], wait)
 
     return [
         ("steady", lambda: scenarios.steady(fleet, args.steady_s)),

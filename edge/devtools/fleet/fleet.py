@@ -24,7 +24,8 @@ class FleetOptions:
     hit_share: float = 0.01
     consumers: int = 2
     share: bool = True  # the consumers' subscriptions: shared, or one process not shared
-    snapshot_units: int = 20  # units that also take the large list (memory: ~90 MB each)
+    snapshot_units: int = 200  # units that also hold the large list (its index: ~21 MB at 1 M)
+    apply_slots: int = 0  # hotlist applies at once over all units (0: no bound); unit.py
     seed: int = 1
     pg_fsync: bool = True
     lists: tuple[str, ...] = field(default=("ops", "national"))
@@ -64,6 +65,7 @@ class Fleet:
         self.idle_broker_rss_mb = self.centre.broker.rss_mb()
         specs = self.specs()
         context = multiprocessing.get_context("spawn")
+        slots = context.Semaphore(self.options.apply_slots) if self.options.apply_slots else None
         for w in range(self.options.workers):
             part = specs[w :: self.options.workers]  # round robin: the large list's units too
             if not part:
@@ -72,7 +74,7 @@ class Fleet:
             log = str(self.folder / f"worker-{w}.log")
             seed = self.options.seed * 1000 + w
             process = context.Process(
-                target=worker_main, args=(part, seed, theirs, log), daemon=True
+                target=worker_main, args=(part, seed, theirs, log, slots), daemon=True
             )
             process.start()
             self.pipes.append(ours)

@@ -43,7 +43,9 @@ def rows(r: dict) -> list[tuple[str, str]]:
             out.append((
                 f"{label}: {f['kind']} {f['list']} v{f['version']}, {f['bundle_bytes']:,} bytes",
                 f"received by every unit {_p(f.get('received_s'), 's')}; applied by "
-                f"{f['applied_by']}/{f['units']} {_p(f['applied_s'], 's')} after the publish; "
+                f"{f['applied_by']}/{f['units']} {_p(f['applied_s'], 's')} after the publish "
+                f"({f.get('apply_slots') or 'no bound on'} apply slots); each unit's own "
+                f"(spooled + its apply) {_p(f.get('own_s'), 's')}; "
                 f"broker sent {f['broker_bytes_sent'] / 1e6:,.1f} MB",
             ))  # fmt: skip
     sl = r.get("stall")

@@ -102,45 +102,6 @@ def sent_per_unit(total: int, units: int, span: float) -> float:
     return total / units / span * DAY_S
 
 
-def fanout(fleet: Fleet, bundle: bytes, list_id: str, version: int, units: list[str],
-           timeout_s: float) -> dict:  # fmt: skip
-    """Publish `bundle` once; seconds from the publish until each unit of `units` received it
-    (the broker's part) and until it holds `version` of `list_id` (applied: verified, stored,
-    index swapped: the unit's part, here on the simulation's shared CPU)."""
-    port = fleet.centre.broker.port
-    before = socket_bytes(port, side="server")
-    t_pub = time.time()
-    published = fleet.centre.publish(bundle)
-    puback_s = time.time() - t_pub
-    wanted = set(units)
-
-    def done() -> bool:
-        got = [s for s in fleet.statuses() if s["unit"] in wanted]
-        return all(s["versions"].get(list_id, 0) >= version for s in got)
-
-    waited = wait_for(done, timeout_s, 0.5)
-    after = socket_bytes(port, side="server")
-    sent, _ = bytes_between(before, after)
-    times, arrived = [], []
-    topic = published.topic
-    for s in fleet.statuses():
-        if s["unit"] in wanted:
-            at = s["held_at"].get(list_id, {}).get(version)
-            if at is not None:
-                times.append(at - t_pub)
-            got = [t for name, t in s["arrivals"] if name == topic and t >= t_pub]
-            if got:
-                arrived.append(min(got) - t_pub)
-    return {
-        "list": list_id, "version": version, "kind": published.kind,
-        "bundle_bytes": published.bytes, "units": len(wanted), "applied_by": len(times),
-        "publish_puback_s": round(puback_s, 2),
-        "received_s": pct(arrived, digits=2),
-        "applied_s": pct(times, digits=2), "complete": waited is not None,
-        "broker_bytes_sent": sent,
-    }  # fmt: skip
-
-
 def stall(fleet: Fleet, seconds: float, timeout_s: float) -> dict:
     """The consumers stop (SIGSTOP) for `seconds` under steady traffic, then go on: what
     grows, what the units notice, how fast the centre catches up (its ingest rate)."""

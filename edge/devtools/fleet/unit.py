@@ -7,6 +7,14 @@ id), the publisher (edge.uplink.publisher: hits first, delivered on PUBACK), the
 spool, signature check, atomic apply, index swap). `produce()` hands the writer what the
 pipeline would: a `HitDecided` then a `ReadDecided` for a hit, a `ReadDecided` otherwise.
 
+Apply slots: a real unit applies a bundle on its own CPU; here hundreds of units share two
+cores, and 20 applies of a 1,000,000-entry snapshot at once did not finish in 6 minutes. With
+`slots` (a semaphore shared by every worker process) a unit's sync waits for a slot before each
+apply, so at most that many run at once, and records when its apply started and ended: the
+wall clock (queued for a slot) and the unit's own figure (received + its own apply) both come
+out of one run. Nothing else of the sync changes: the bundle waits in the unit's spool,
+acknowledged, as it would behind a slow apply on a real unit.
+
 This is the only module of the simulation that imports the unit's modules (issue 14 moves some
 of them: edit the imports here).
 """
@@ -18,9 +26,11 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from edge.hotlist.index import IndexHolder
 from edge.hotlist.signing import load_trusted_keys
+from edge.hotlist.spool import Spooled
 from edge.hotlist.storefile import open_hotlists
 from edge.hotlist.sync import HotlistSync, SyncSettings
 from edge.mqtt import BrokerSettings
@@ -38,6 +48,42 @@ log = logging.getLogger(__name__)
 
 STOP_SEND_S = 5.0
 JOIN_S = 30.0
+SLOT_POLL_S = 0.5  # how often a unit waiting for an apply slot looks at its stop event
+
+
+class Slots(Protocol):
+    """A counting semaphore (multiprocessing's, shared by the worker processes)."""
+
+    def acquire(self, block: bool = True, timeout: float | None = None) -> bool: ...
+
+    def release(self) -> None: ...
+
+
+class SlottedSync(HotlistSync):
+    """The unit's own hotlist sync, each apply waiting for one of the simulation's `slots`
+    (None: no bound) and recorded in `applies`: list, kind, the version held after it, and
+    when it started and finished (wall clock)."""
+
+    def __init__(self, *args, slots: Slots | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.slots = slots
+        self.applies: list[dict] = []
+
+    def _handle(self, item: Spooled) -> bool:
+        if self.slots is not None:
+            while not self.slots.acquire(timeout=SLOT_POLL_S):
+                if self.stop_event.is_set():
+                    return True  # the bundle stays in the spool, as when stopped mid-apply
+        started = time.time()
+        try:
+            return super()._handle(item)
+        finally:
+            finished = time.time()  # before the slot goes to the next unit
+            if self.slots is not None:
+                self.slots.release()
+            version = self.holder.versions().get(item.list_id)
+            self.applies.append({"list": item.list_id, "kind": item.kind, "version": version,
+                                 "started": started, "finished": finished})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -57,7 +103,7 @@ class UnitSpec:
 
 
 class SimUnit:
-    def __init__(self, spec: UnitSpec):
+    def __init__(self, spec: UnitSpec, slots: Slots | None = None):
         self.spec = spec
         self.stop_event = threading.Event()
         self.counters = Counters()
@@ -68,18 +114,19 @@ class SimUnit:
         broker = BrokerSettings(spec.host, spec.port, spec.unit_id, tls=True, ca=spec.ca,
                                 cert=spec.cert, key=spec.key, keepalive_s=30)  # fmt: skip
         self.connection = Connection(broker)
-        # when each hotlist bundle arrived (wall clock), before the sync spools it: the first
-        # matching route takes a message, so this one goes in ahead of the sync's and hands
-        # every message on to the sync's intake
-        self.arrivals: list[tuple[str, float]] = []
+        # when each hotlist bundle arrived (wall clock), before the sync spools it, and when
+        # it was spooled: the first matching route takes a message, so this one goes in ahead
+        # of the sync's and hands every message on to the sync's intake
+        self.arrivals: list[tuple[str, float, float]] = []
         self.connection.route(f"{spec.prefix}/hotlists/#", self._arrived)
         self.holder = IndexHolder()
-        self.sync = HotlistSync(
+        self.sync = SlottedSync(
             SyncSettings(spec.prefix, spec.lists, str(hotlists), spec.max_bundle_bytes),
             self.connection,
             load_trusted_keys(list(spec.trusted_keys)),
             self.holder,
             self.stop_event,
+            slots=slots,
         )
         self.publisher = Publisher(
             self.connection,
@@ -102,8 +149,9 @@ class SimUnit:
         self.threads: list[threading.Thread] = []
 
     def _arrived(self, message) -> None:
-        self.arrivals.append((message.topic, time.time()))
+        arrived = time.time()
         self.sync.intake.on_message(message)
+        self.arrivals.append((message.topic, arrived, time.time()))
 
     def start(self) -> None:
         self.sync.start()
@@ -142,6 +190,7 @@ class SimUnit:
             "versions": self.holder.versions(),
             "errors": self.counters.errors + self.connection.errors,
             "arrivals": list(self.arrivals),
+            "applies": list(self.sync.applies),
         }  # fmt: skip
 
     def stop(self) -> None:

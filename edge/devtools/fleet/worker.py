@@ -18,13 +18,15 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from .feed import Feed
-from .unit import SimUnit, UnitSpec
+from .unit import SimUnit, Slots, UnitSpec
 
 TICK_S = 0.05
 WATCH_S = 0.02
 
 
-def worker_main(specs: list[UnitSpec], seed: int, pipe, log_path: str) -> None:
+def worker_main(
+    specs: list[UnitSpec], seed: int, pipe, log_path: str, slots: Slots | None = None
+) -> None:
     logging.basicConfig(
         filename=log_path,
         level=logging.WARNING,
@@ -32,7 +34,7 @@ def worker_main(specs: list[UnitSpec], seed: int, pipe, log_path: str) -> None:
     )
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    units = [SimUnit(spec) for spec in specs]
+    units = [SimUnit(spec, slots) for spec in specs]
     for unit in units:
         unit.start()
     held: dict[str, dict[str, dict[int, float]]] = {u.spec.unit_id: {} for u in units}
