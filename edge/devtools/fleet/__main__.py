@@ -47,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
              "bound); a real unit applies on its own CPU")  # fmt: skip
     add("--stall-s", type=float, default=60.0)
     add("--outage-s", type=float, default=60.0)
+    add("--consumers-late-s", type=float, default=0.0,
+        help="outage: the consumers held over the broker restart and this long after "
+             "it (units meet a broker without shared subscriptions: none may be lost)")  # fmt: skip
     add("--consumers", type=int, default=2)
     add("--no-share", action="store_true", help="one consumer, a plain subscription")
     add("--timeout-s", type=float, default=900.0, help="for each wait")
@@ -108,7 +111,7 @@ def steps(fleet: Fleet, args, options: FleetOptions) -> list:
         ("delta", delta),
         *([("snapshot", snapshot)] if options.snapshot_units else []),
         ("stall", lambda: scenarios.stall(fleet, args.stall_s, wait)),
-        ("outage", lambda: scenarios.outage(fleet, args.outage_s, wait)),
+        ("outage", lambda: scenarios.outage(fleet, args.outage_s, wait, args.consumers_late_s)),
         ("reconciliation", lambda: scenarios.reconciliation(fleet, wait)),
         ("storm", lambda: scenarios.storm(fleet, wait)),
         ("after_storm", lambda: scenarios.reconciliation(fleet, wait)),
