@@ -93,6 +93,12 @@ recogniser_real() {
     --row-samples 8000 --row-share 0.12 --real "$DISTIL" --real-share 0.35 \
     --real-valid "$REAL_DATA/valid" --steps 1000 --eval-every 500 --threads 1 --workers 1 \
     --version 2.4.0 2>&1 | tee $RUNS/recogniser_240.log
+  # and a candidate with half of each batch real, from 2.4.0 (not bundled: docs/vision.md)
+  nice -n 19 $T training.recogniser --out $RUNS/candidates_rec250 --workdir $RUNS/recogniser_250 \
+    --init $RUNS/recogniser_240/recogniser.weights.h5 --freeze-bn --lr 2e-4 --samples 40000 \
+    --row-samples 8000 --row-share 0.12 --real "$DISTIL" --real-share 0.5 \
+    --real-valid "$REAL_DATA/valid" --steps 1000 --eval-every 500 --threads 1 --workers 1 \
+    --version 2.5.0 2>&1 | tee $RUNS/recogniser_250.log
 }
 
 detector_real() {
