@@ -21,8 +21,9 @@ mkdir -p -m 0700 var && chmod 0700 var
 # Demo signing keys (made on first run, never committed) and a hotlist signed with them.
 $BIN/python -m edge.devtools.demo --config "$CONFIG"
 
-broker_pid=""
+broker_pid="" centre_pid=""
 cleanup() {
+  if [ -n "$centre_pid" ]; then kill "$centre_pid" 2>/dev/null || true; fi
   if [ -n "$broker_pid" ]; then kill "$broker_pid" 2>/dev/null || true; fi
 }
 trap cleanup EXIT
@@ -51,7 +52,6 @@ fi
 # The centre: a unit counts a read delivered only once a subscriber has it (an MQTT 5 PUBACK
 # saying "no matching subscribers" keeps it owed), so the demo stands a subscriber in for the
 # force's consumers; what it receives goes to var/centre.log.
-centre_pid=""
 if [ -n "$broker_pid" ] || (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null; then
   if sub_bin=$(command -v mosquitto_sub); then
     "$sub_bin" -V mqttv5 -h 127.0.0.1 -p $PORT -q 1 -i anpr-demo-centre \
@@ -62,10 +62,6 @@ if [ -n "$broker_pid" ] || (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null; then
     echo "centre: none (mosquitto_sub is not installed): the unit keeps its reads owed"
   fi
 fi
-cleanup() {
-  if [ -n "$centre_pid" ]; then kill "$centre_pid" 2>/dev/null || true; fi
-  if [ -n "$broker_pid" ]; then kill "$broker_pid" 2>/dev/null || true; fi
-}
 echo
 
 $BIN/anpr-edge run --config "$CONFIG" --duration "$SECONDS_TO_RUN"

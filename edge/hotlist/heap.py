@@ -17,9 +17,6 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
-import logging
-
-log = logging.getLogger(__name__)
 
 LARGE_BUNDLE_BYTES = 1024 * 1024  # smaller applies free too little to be worth a trim
 

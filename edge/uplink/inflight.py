@@ -41,7 +41,8 @@ class InFlight:
         """Hits first, then reads up to the reserve, until the window (or `room`, when less:
         edge.uplink.audience) is full or nothing is owed; an item paho would not take goes
         back to `order` (and the filling stops)."""
-        while len(self.messages) < min(self.window, self.window if room is None else room):
+        limit = self.window if room is None else min(self.window, room)
+        while len(self.messages) < limit:
             item = order.next_hit()
             if item is None:
                 if len(self.messages) >= self.window - self.hit_reserve:
